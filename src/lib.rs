@@ -1,4 +1,40 @@
-//! Next_KE Integrations.
+//! Next_KE Integrations: a gRPC backend connecting Next_KE's users and
+//! organizations to LinkedIn, Google Calendar, Microsoft Outlook and ATS
+//! platforms (Greenhouse, Lever, Workday, BambooHR).
+//!
+//! # Layout
+//! - [`startup`]: the [`startup::Application`] that tests and `main` start alike.
+//! - [`grpc`]: tonic adapters of `IntegrationService`, `CalendarService`,
+//!   `AtsService`, plus health, reflection and grpc-web; handlers only convert.
+//! - [`http`]: the axum shim (health, readiness, metrics, callbacks, webhooks).
+//! - [`domain`]: the rules, free of transport types.
+//! - [`oauth`]: authorization-code and client-credentials flows, sealed token
+//!   storage, single-flight refresh.
+//! - [`providers`]: outbound calls to providers through one HTTP client with
+//!   retries, rate budgets and circuit breakers.
+//! - [`store`]: SeaORM entities and queries; the schema lives in `migration/`.
+//! - [`auth`], [`crypto`], [`secrets`], [`dev_secrets`]: caller identity and
+//!   secrets at rest.
+//! - [`sandbox`]: simulated providers on loopback for tests, demos and benchmarks.
+
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod context;
+pub mod crypto;
+pub mod dev_secrets;
+pub mod domain;
+pub mod error;
+pub mod grpc;
+pub mod http;
+pub mod metrics;
+pub mod oauth;
+pub mod providers;
+pub mod sandbox;
+pub mod secrets;
+pub mod startup;
+pub mod store;
+pub mod telemetry;
 
 pub mod proto {
     //! Generated protobuf and tonic code for `nextke.integrations.v1`.
@@ -9,5 +45,3 @@ pub mod proto {
     pub const FILE_DESCRIPTOR_SET: &[u8] =
         include_bytes!(concat!(env!("OUT_DIR"), "/nextke_descriptor.bin"));
 }
-
-pub mod metrics;

@@ -1,0 +1,203 @@
+//! Typed configuration, read from environment variables (or the matching flags).
+//!
+//! Every setting has a default that lets a newcomer run the service with nothing
+//! configured: an SQLite file, development secrets generated into a local file,
+//! providers at their real addresses (or the sandbox, with `--sandbox` in `serve`).
+//! Secrets are wrapped so `Debug` cannot print them.
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use clap::{Args, ValueEnum};
+use secrecy::SecretString;
+
+/// Whether the service runs for development or in production.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum AppEnv {
+    /// Missing secrets are generated into the development-secrets file.
+    Development,
+    /// Missing secrets stop start-up.
+    Production,
+}
+
+/// Log output format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Pretty,
+    /// One JSON object per line, for log shippers.
+    Json,
+}
+
+/// Everything the server needs to start.
+#[derive(Clone, Debug, Args)]
+pub struct Config {
+    /// `development` or `production`.
+    #[arg(long, env = "APP_ENV", value_enum, default_value = "development")]
+    pub app_env: AppEnv,
+
+    /// Address of the one listener serving gRPC, grpc-web and the HTTP shim.
+    #[arg(long, env = "LISTEN_ADDR", default_value = "127.0.0.1:50051")]
+    pub listen_addr: SocketAddr,
+
+    /// Database URL: `sqlite://FILE?mode=rwc` or `postgres://USER@HOST/DB`.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://nextke-integrations.db?mode=rwc"
+    )]
+    pub database_url: String,
+
+    /// Largest number of pooled database connections.
+    #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 16)]
+    pub database_max_connections: u32,
+
+    /// Public base URL of this service, for OAuth redirect and webhook URLs.
+    #[arg(long, env = "PUBLIC_BASE_URL", default_value = "http://127.0.0.1:50051")]
+    pub public_base_url: String,
+
+    /// Browser origins allowed to call grpc-web, comma separated.
+    #[arg(long, env = "CORS_ALLOWED_ORIGINS", value_delimiter = ',', default_value = "http://localhost:3000")]
+    pub cors_allowed_origins: Vec<String>,
+
+    /// HS256 shared secret for caller tokens.
+    #[arg(long, env = "JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<SecretString>,
+
+    /// PEM public key for RS256 or EdDSA caller tokens.
+    #[arg(long, env = "JWT_PUBLIC_KEY_FILE")]
+    pub jwt_public_key_file: Option<PathBuf>,
+
+    /// PEM private key the `token` command signs with when tokens are RS256 or EdDSA.
+    #[arg(long, env = "JWT_PRIVATE_KEY_FILE")]
+    pub jwt_private_key_file: Option<PathBuf>,
+
+    /// `HS256`, `RS256` or `EdDSA`; inferred from the key when unset.
+    #[arg(long, env = "JWT_ALGORITHM")]
+    pub jwt_algorithm: Option<String>,
+
+    /// Expected `iss` of caller tokens.
+    #[arg(long, env = "JWT_ISSUER", default_value = "https://next.ke")]
+    pub jwt_issuer: String,
+
+    /// Expected `aud` of caller tokens.
+    #[arg(long, env = "JWT_AUDIENCE", default_value = "nextke-integrations")]
+    pub jwt_audience: String,
+
+    /// Keyring for secrets at rest: `kid:base64key,...`, the first is primary.
+    #[arg(long, env = "ENCRYPTION_KEYS", hide_env_values = true)]
+    pub encryption_keys: Option<SecretString>,
+
+    /// Where development secrets are generated when none are configured.
+    #[arg(long, env = "DEV_SECRETS_FILE", default_value = ".nextke-dev-secrets.json")]
+    pub dev_secrets_file: PathBuf,
+
+    /// Log format.
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value = "pretty")]
+    pub log_format: LogFormat,
+
+    /// Provider endpoints and credentials.
+    #[command(flatten)]
+    pub providers: ProvidersConfig,
+
+    /// Outbound HTTP behaviour.
+    #[command(flatten)]
+    pub outbound: OutboundSettings,
+}
+
+/// Endpoints (real provider by default) and OAuth clients of every provider.
+#[derive(Clone, Debug, Args)]
+pub struct ProvidersConfig {
+    /// LinkedIn's OAuth host.
+    #[arg(long, env = "LINKEDIN_OAUTH_BASE_URL", default_value = "https://www.linkedin.com")]
+    pub linkedin_oauth_base_url: String,
+    /// LinkedIn's API host.
+    #[arg(long, env = "LINKEDIN_API_BASE_URL", default_value = "https://api.linkedin.com")]
+    pub linkedin_api_base_url: String,
+    /// LinkedIn OAuth client id.
+    #[arg(long, env = "LINKEDIN_CLIENT_ID", default_value = "")]
+    pub linkedin_client_id: String,
+    /// LinkedIn OAuth client secret.
+    #[arg(long, env = "LINKEDIN_CLIENT_SECRET", hide_env_values = true)]
+    pub linkedin_client_secret: Option<SecretString>,
+
+    /// Google's OAuth authorization host.
+    #[arg(long, env = "GOOGLE_OAUTH_BASE_URL", default_value = "https://accounts.google.com")]
+    pub google_oauth_base_url: String,
+    /// Google's OAuth token host.
+    #[arg(long, env = "GOOGLE_TOKEN_BASE_URL", default_value = "https://oauth2.googleapis.com")]
+    pub google_token_base_url: String,
+    /// Google's API host.
+    #[arg(long, env = "GOOGLE_API_BASE_URL", default_value = "https://www.googleapis.com")]
+    pub google_api_base_url: String,
+    /// Google OAuth client id.
+    #[arg(long, env = "GOOGLE_CLIENT_ID", default_value = "")]
+    pub google_client_id: String,
+    /// Google OAuth client secret.
+    #[arg(long, env = "GOOGLE_CLIENT_SECRET", hide_env_values = true)]
+    pub google_client_secret: Option<SecretString>,
+
+    /// Microsoft identity platform host.
+    #[arg(long, env = "MICROSOFT_OAUTH_BASE_URL", default_value = "https://login.microsoftonline.com")]
+    pub microsoft_oauth_base_url: String,
+    /// Microsoft tenant in the OAuth paths (`common` for any account).
+    #[arg(long, env = "MICROSOFT_TENANT", default_value = "common")]
+    pub microsoft_tenant: String,
+    /// Microsoft Graph host.
+    #[arg(long, env = "MICROSOFT_API_BASE_URL", default_value = "https://graph.microsoft.com")]
+    pub microsoft_api_base_url: String,
+    /// Microsoft OAuth client id.
+    #[arg(long, env = "MICROSOFT_CLIENT_ID", default_value = "")]
+    pub microsoft_client_id: String,
+    /// Microsoft OAuth client secret.
+    #[arg(long, env = "MICROSOFT_CLIENT_SECRET", hide_env_values = true)]
+    pub microsoft_client_secret: Option<SecretString>,
+}
+
+/// Timeouts and retry limits of every outbound provider call.
+#[derive(Clone, Debug, Args)]
+pub struct OutboundSettings {
+    /// Timeout of one outbound request, in milliseconds.
+    #[arg(long, env = "OUTBOUND_TIMEOUT_MS", default_value_t = 15_000)]
+    pub outbound_timeout_ms: u64,
+    /// Attempts per outbound call, the first included.
+    #[arg(long, env = "OUTBOUND_MAX_ATTEMPTS", default_value_t = 4)]
+    pub outbound_max_attempts: u32,
+}
+
+impl OutboundSettings {
+    /// Timeout of one request.
+    pub fn timeout(&self) -> Duration {
+        Duration::from_millis(self.outbound_timeout_ms)
+    }
+}
+
+impl Config {
+    /// The configuration a process gets from its environment alone.
+    pub fn from_env() -> Result<Self, clap::Error> {
+        use clap::{FromArgMatches, Parser};
+        #[derive(Parser)]
+        struct Wrapper {
+            #[command(flatten)]
+            config: Config,
+        }
+        let matches = <Wrapper as clap::CommandFactory>::command()
+            .no_binary_name(true)
+            .try_get_matches_from(Vec::<String>::new())?;
+        Ok(Wrapper::from_arg_matches(&matches)?.config)
+    }
+
+    /// True in production, where missing secrets stop start-up.
+    pub fn is_production(&self) -> bool {
+        self.app_env == AppEnv::Production
+    }
+
+    /// True when the database is PostgreSQL.
+    pub fn is_postgres(&self) -> bool {
+        self.database_url.starts_with("postgres")
+    }
+
+    /// `PUBLIC_BASE_URL` without a trailing slash.
+    pub fn public_base(&self) -> &str {
+        self.public_base_url.trim_end_matches('/')
+    }
+}

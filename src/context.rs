@@ -1,0 +1,28 @@
+//! What every handler, job and domain call shares within one process.
+
+use std::sync::Arc;
+
+use sea_orm::DatabaseConnection;
+
+use crate::{
+    auth::JwtVerifier, config::Config, crypto::Keyring, metrics::Metrics, oauth::OAuthCore,
+    providers::http::OutboundHttp,
+};
+
+/// The shared state of one application instance.
+pub struct AppContext {
+    /// Configuration it started with.
+    pub config: Arc<Config>,
+    /// The database pool.
+    pub db: DatabaseConnection,
+    /// Keys sealing secrets at rest.
+    pub keyring: Arc<Keyring>,
+    /// Caller-token verification.
+    pub jwt: Arc<JwtVerifier>,
+    /// This instance's metrics.
+    pub metrics: Metrics,
+    /// The outbound HTTP client every provider call goes through.
+    pub outbound: OutboundHttp,
+    /// OAuth flows, token storage and refresh.
+    pub oauth: OAuthCore,
+}

@@ -1,0 +1,6 @@
+//! The rules of the product, free of transport types: who may do what, what is
+//! stored, what happens next.
+
+pub mod activity;
+pub mod status;
+pub mod types;

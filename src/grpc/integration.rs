@@ -1,0 +1,104 @@
+//! `IntegrationService`: thin adapters from protobuf to the domain.
+
+use std::sync::Arc;
+
+use tonic::{Request, Response, Status};
+
+use super::{
+    auth::caller,
+    convert::{self, enum_filter},
+};
+use crate::{
+    context::AppContext,
+    domain::{activity, status},
+    proto::{self, integration_service_server::IntegrationService},
+};
+
+/// The `IntegrationService` implementation.
+pub struct IntegrationApi {
+    ctx: Arc<AppContext>,
+}
+
+impl IntegrationApi {
+    /// Serves with the application's shared context.
+    pub fn new(ctx: Arc<AppContext>) -> Self {
+        Self { ctx }
+    }
+}
+
+#[tonic::async_trait]
+impl IntegrationService for IntegrationApi {
+    async fn list_activity(
+        &self,
+        request: Request<proto::ListActivityRequest>,
+    ) -> Result<Response<proto::ListActivityResponse>, Status> {
+        let identity = caller(&request)?;
+        let req = request.into_inner();
+        let page_size = u32::try_from(req.page_size)
+            .map_err(|_| Status::invalid_argument("invalid page_size: must not be negative"))?;
+        let query = activity::ActivityQuery {
+            kind: enum_filter(req.integration_type, "integration_type", convert::kind_from)?,
+            provider: enum_filter(req.provider, "provider", convert::provider_from)?,
+            status: enum_filter(req.status, "status", convert::activity_status_from)?,
+            start: convert::time(req.start_time, "start_time")?,
+            end: convert::time(req.end_time, "end_time")?,
+            page_size,
+            page_token: Some(req.page_token).filter(|t| !t.is_empty()),
+            organization_id: Some(req.organization_id).filter(|o| !o.is_empty()),
+        };
+        let page = activity::list(&self.ctx.db, &identity, query).await?;
+        Ok(Response::new(proto::ListActivityResponse {
+            activities: page.activities.into_iter().map(activity_to_proto).collect(),
+            next_page_token: page.next_page_token.unwrap_or_default(),
+        }))
+    }
+
+    async fn get_integration_status(
+        &self,
+        request: Request<proto::GetIntegrationStatusRequest>,
+    ) -> Result<Response<proto::GetIntegrationStatusResponse>, Status> {
+        let identity = caller(&request)?;
+        let connections = status::overview(&self.ctx.db, &identity).await?;
+        let mut response = proto::GetIntegrationStatusResponse::default();
+        for c in connections {
+            let kind = c.kind;
+            let message = connection_to_proto(c);
+            match kind {
+                crate::domain::types::IntegrationKind::LinkedIn => response.linkedin.push(message),
+                crate::domain::types::IntegrationKind::Calendar => response.calendars.push(message),
+                crate::domain::types::IntegrationKind::Ats => response.ats.push(message),
+            }
+        }
+        Ok(Response::new(response))
+    }
+}
+
+fn activity_to_proto(a: activity::Activity) -> proto::Activity {
+    proto::Activity {
+        id: a.id,
+        integration_type: convert::kind_to(a.kind).into(),
+        provider: convert::provider_to(a.provider).into(),
+        activity: a.activity,
+        status: convert::activity_status_to(a.status).into(),
+        duration_ms: a.duration_ms,
+        message: a.message,
+        user_id: a.user_id.unwrap_or_default(),
+        organization_id: a.organization_id.unwrap_or_default(),
+        created_at: Some(convert::timestamp(a.created_at)),
+    }
+}
+
+fn connection_to_proto(c: status::ConnectionOverview) -> proto::ConnectionStatus {
+    proto::ConnectionStatus {
+        connection_id: c.id,
+        integration_type: convert::kind_to(Some(c.kind)).into(),
+        provider: convert::provider_to(Some(c.provider)).into(),
+        state: convert::state_to(c.state).into(),
+        organization_id: c.organization_id.unwrap_or_default(),
+        connected_at: Some(convert::timestamp(c.connected_at)),
+        last_success_at: c.last_success_at.map(convert::timestamp),
+        last_error_at: c.last_error_at.map(convert::timestamp),
+        last_error: c.last_error.unwrap_or_default(),
+        token_expires_at: c.token_expires_at.map(convert::timestamp),
+    }
+}

@@ -1,0 +1,20 @@
+//! The small HTTP shim beside gRPC: health, readiness, metrics (and, with
+//! later issues, OAuth callbacks and ATS webhooks).
+
+mod health;
+pub mod observe;
+
+use std::sync::Arc;
+
+use axum::{routing::get, Router};
+
+use crate::context::AppContext;
+
+/// The shim's routes.
+pub fn router(ctx: Arc<AppContext>) -> Router {
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics))
+        .with_state(ctx)
+}

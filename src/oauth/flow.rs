@@ -1,0 +1,175 @@
+//! Starting an authorization-code flow and taking it back at the callback.
+//!
+//! The `state` is 256 random bits, stored only as its SHA-256, bound to the
+//! user, the organization and the provider, single use and valid for
+//! [`STATE_TTL`]. The PKCE verifier is sealed in the same row.
+
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+use chrono::{DateTime, Duration, Utc};
+use oauth2::{CsrfToken, PkceCodeChallenge, Scope};
+use rand::RngCore;
+use secrecy::{ExposeSecret, SecretString};
+use sha2::{Digest, Sha256};
+
+use super::{tokens::build_client, OAuthCore, OAuthEndpoints, OAuthError};
+use crate::{crypto::Aad, domain::types::Provider, store::oauth_states};
+
+/// How long a user has to come back from the provider.
+pub const STATE_TTL: Duration = Duration::minutes(10);
+
+const TABLE: &str = "oauth_states";
+const VERIFIER_COLUMN: &str = "pkce_verifier";
+
+/// Who starts a flow, for which provider, asking for what.
+pub struct FlowRequest<'a> {
+    pub endpoints: &'a OAuthEndpoints,
+    pub user_id: &'a str,
+    /// Set when an organization admin connects an organization-wide integration.
+    pub organization_id: Option<&'a str>,
+    pub scopes: &'a [&'a str],
+    /// Where the browser goes after the callback (a path or an allowed URL).
+    pub return_to: &'a str,
+}
+
+/// A started flow: send the user's browser to `authorization_url`.
+#[derive(Clone, Debug)]
+pub struct StartedFlow {
+    pub authorization_url: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A flow taken back at the callback, with its PKCE verifier opened.
+pub struct PendingFlow {
+    pub provider: Provider,
+    pub user_id: String,
+    pub organization_id: Option<String>,
+    pub pkce_verifier: SecretString,
+    pub redirect_uri: String,
+    pub scopes: Vec<String>,
+    pub return_to: String,
+}
+
+/// SHA-256 of a state, hex: what the table stores.
+fn state_hash(state: &str) -> String {
+    let digest = Sha256::digest(state.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn random_state() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+impl OAuthCore {
+    /// Stores a pending flow and returns the provider's authorization URL.
+    pub async fn start_flow(&self, request: FlowRequest<'_>) -> Result<StartedFlow, OAuthError> {
+        let endpoints = request.endpoints;
+        if endpoints.client_id.is_empty() {
+            return Err(OAuthError::NotConfigured(endpoints.provider.as_str()));
+        }
+        let client = build_client(endpoints)?;
+        let state = random_state();
+        let hash = state_hash(&state);
+        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        let mut auth = client
+            .authorize_url(|| CsrfToken::new(state.clone()))
+            .set_pkce_challenge(challenge)
+            .add_scopes(request.scopes.iter().map(|s| Scope::new((*s).to_owned())));
+        for (name, value) in &endpoints.extra_authorize_params {
+            auth = auth.add_extra_param(*name, *value);
+        }
+        let (url, _) = auth.url();
+
+        let sealed_verifier = self.keyring.seal(
+            verifier.secret().as_bytes(),
+            &Aad::new(TABLE, VERIFIER_COLUMN, &hash, request.user_id),
+        )?;
+        let now = Utc::now();
+        let expires_at = now + STATE_TTL;
+        oauth_states::insert(
+            &self.db,
+            oauth_states::PendingFlow {
+                state_hash: hash,
+                provider: endpoints.provider.as_str().to_owned(),
+                user_id: request.user_id.to_owned(),
+                organization_id: request.organization_id.map(str::to_owned),
+                pkce_verifier: sealed_verifier,
+                redirect_uri: endpoints.redirect_uri.clone(),
+                scopes: request.scopes.join(" "),
+                return_to: request.return_to.to_owned(),
+                expires_at,
+                created_at: now,
+            },
+        )
+        .await?;
+        Ok(StartedFlow {
+            authorization_url: url.to_string(),
+            expires_at,
+        })
+    }
+
+    /// Takes the flow of `state` out of storage, once: a replay, an expired
+    /// state, another provider's state or (when `expected_user` is given)
+    /// another user's state is refused. A foreign state is left in place so
+    /// its rightful owner can still finish.
+    pub async fn take_flow(
+        &self,
+        state: &str,
+        providers: &[Provider],
+        expected_user: Option<&str>,
+    ) -> Result<PendingFlow, OAuthError> {
+        if state.is_empty() || state.len() > 256 {
+            return Err(OAuthError::UnknownState);
+        }
+        let hash = state_hash(state);
+        let row = oauth_states::find(&self.db, &hash)
+            .await?
+            .ok_or(OAuthError::UnknownState)?;
+        let provider = Provider::parse(&row.provider).ok_or(OAuthError::ForeignState)?;
+        if !providers.contains(&provider) || expected_user.is_some_and(|u| u != row.user_id) {
+            return Err(OAuthError::ForeignState);
+        }
+        let row = oauth_states::take(&self.db, &hash)
+            .await?
+            .ok_or(OAuthError::UnknownState)?;
+        if row.expires_at <= Utc::now() {
+            return Err(OAuthError::ExpiredState);
+        }
+        let verifier = self.keyring.open_string(
+            &row.pkce_verifier,
+            &Aad::new(TABLE, VERIFIER_COLUMN, &hash, &row.user_id),
+        )?;
+        Ok(PendingFlow {
+            provider,
+            user_id: row.user_id,
+            organization_id: row.organization_id,
+            pkce_verifier: verifier,
+            redirect_uri: row.redirect_uri,
+            scopes: row.scopes.split_whitespace().map(str::to_owned).collect(),
+            return_to: row.return_to,
+        })
+    }
+}
+
+impl PendingFlow {
+    /// The verifier, for the token request only.
+    pub(crate) fn verifier(&self) -> &str {
+        self.pkce_verifier.expose_secret()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn states_are_long_random_and_hashed() {
+        let a = random_state();
+        let b = random_state();
+        assert_ne!(a, b);
+        assert_eq!(URL_SAFE_NO_PAD.decode(&a).unwrap().len(), 32);
+        assert_eq!(state_hash(&a).len(), 64);
+        assert_ne!(state_hash(&a), a);
+    }
+}

@@ -1,0 +1,52 @@
+//! The OAuth 2.0 core every OAuth provider uses: authorization-code flows with
+//! PKCE S256 and a single-use state, code exchange, the client-credentials
+//! grant, sealed token storage and single-flight refresh.
+//!
+//! Layout: `endpoints` (where each provider's OAuth lives, from configuration),
+//! `transport` (the `oauth2` crate's HTTP client, through [`OutboundHttp`]),
+//! `flow` (start and take a pending flow), `tokens` (exchange and storage),
+//! `refresh` (a fresh access token, refreshed once however many ask).
+
+mod endpoints;
+mod error;
+mod flow;
+mod refresh;
+mod rewrap;
+mod tokens;
+mod transport;
+
+use std::sync::Arc;
+
+use dashmap::DashMap;
+use sea_orm::DatabaseConnection;
+
+use crate::{crypto::Keyring, providers::http::OutboundHttp};
+
+pub use self::{
+    endpoints::{ClientAuth, OAuthEndpoints},
+    error::OAuthError,
+    flow::{FlowRequest, PendingFlow, StartedFlow, STATE_TTL},
+    tokens::{ConnectionOwner, TokenSet},
+};
+
+/// The OAuth machinery of one process; cheap to clone.
+#[derive(Clone)]
+pub struct OAuthCore {
+    db: DatabaseConnection,
+    keyring: Arc<Keyring>,
+    outbound: OutboundHttp,
+    /// One lock per connection being refreshed in this process.
+    refresh_locks: Arc<DashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+impl OAuthCore {
+    /// The core over the process's database, keyring and outbound client.
+    pub fn new(db: DatabaseConnection, keyring: Arc<Keyring>, outbound: OutboundHttp) -> Self {
+        Self {
+            db,
+            keyring,
+            outbound,
+            refresh_locks: Arc::default(),
+        }
+    }
+}

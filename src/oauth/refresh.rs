@@ -1,0 +1,214 @@
+//! A fresh access token for a connection, refreshed at most once however many
+//! callers ask at the same time, in this process or in others.
+//!
+//! In a process, callers of one connection queue on one mutex; across
+//! processes, the refresher holds the row lock (`SELECT ... FOR UPDATE` on
+//! PostgreSQL) while it calls the provider. Whoever comes next re-reads the row
+//! and finds the new token. A rotated refresh token is committed before the new
+//! access token is handed out; `invalid_grant` marks the connection
+//! `needs_reauth` and is never retried.
+
+use std::{sync::Arc, time::Instant};
+
+use chrono::{Duration, Utc};
+use oauth2::RefreshToken;
+use sea_orm::TransactionTrait;
+use secrecy::{ExposeSecret, SecretString};
+
+use super::{
+    tokens::{build_client, seal_tokens, token_error, TokenSet},
+    transport::OAuthTransport,
+    OAuthCore, OAuthEndpoints, OAuthError,
+};
+use crate::{
+    domain::{
+        activity::{self, ActivityEvent},
+        types::{ActivityStatus, ConnectionState, Provider},
+    },
+    store::credentials::{self, Credential, TokenUpdate},
+};
+
+/// A token expiring within this margin is refreshed before use.
+pub const REFRESH_MARGIN: Duration = Duration::seconds(60);
+
+fn is_fresh(row: &Credential) -> bool {
+    row.token_expires_at
+        .is_none_or(|expiry| expiry - Utc::now() > REFRESH_MARGIN)
+}
+
+impl OAuthCore {
+    /// A usable access token for the connection, refreshed first if it expires
+    /// within [`REFRESH_MARGIN`].
+    pub async fn access_token(
+        &self,
+        endpoints: &OAuthEndpoints,
+        connection_id: &str,
+    ) -> Result<SecretString, OAuthError> {
+        let row = self.connection(connection_id).await?;
+        if row.state == ConnectionState::NeedsReauth.as_str() {
+            return Err(OAuthError::InvalidGrant);
+        }
+        if is_fresh(&row) {
+            return self.open_access(&row);
+        }
+        self.refresh(endpoints, connection_id, None).await
+    }
+
+    /// Refreshes the connection's tokens. With `None`, only if the stored token
+    /// is stale; with `Some(version)` (the version whose token the provider
+    /// just refused with a 401), only if nobody refreshed since.
+    pub async fn refresh(
+        &self,
+        endpoints: &OAuthEndpoints,
+        connection_id: &str,
+        seen_version: Option<i32>,
+    ) -> Result<SecretString, OAuthError> {
+        let lock = self
+            .refresh_locks
+            .entry(connection_id.to_owned())
+            .or_insert_with(|| Arc::new(tokio::sync::Mutex::new(())))
+            .clone();
+        let result = {
+            let _guard = lock.lock().await;
+            self.refresh_locked(endpoints, connection_id, seen_version)
+                .await
+        };
+        // the map holds one reference and we hold one: nobody else waits
+        self.refresh_locks
+            .remove_if(connection_id, |_, l| Arc::strong_count(l) <= 2);
+        result
+    }
+
+    async fn refresh_locked(
+        &self,
+        endpoints: &OAuthEndpoints,
+        connection_id: &str,
+        seen_version: Option<i32>,
+    ) -> Result<SecretString, OAuthError> {
+        let txn = self.db.begin().await?;
+        let row = credentials::find_for_update(&txn, connection_id)
+            .await?
+            .ok_or(OAuthError::UnknownConnection)?;
+        let someone_refreshed = match seen_version {
+            None => is_fresh(&row),
+            Some(seen) => row.token_version != seen,
+        };
+        if someone_refreshed {
+            txn.commit().await?;
+            return self.open_access(&row);
+        }
+        if row.state == ConnectionState::NeedsReauth.as_str() {
+            txn.commit().await?;
+            return Err(OAuthError::InvalidGrant);
+        }
+        let Some(refresh_token) = self.open_refresh(&row)? else {
+            self.mark_needs_reauth(&txn, &row.id, "access token expired and no refresh token")
+                .await?;
+            txn.commit().await?;
+            return Err(OAuthError::NoRefreshToken);
+        };
+
+        let started = Instant::now();
+        let result = self
+            .exchange_refresh(endpoints, &row.id, &refresh_token)
+            .await;
+        let provider = Provider::parse(&row.provider).unwrap_or(endpoints.provider);
+        match result {
+            Ok(tokens) => {
+                let (access, refresh) = seal_tokens(&self.keyring, &row.id, &row.owner, &tokens)?;
+                let stored = credentials::update_tokens(
+                    &txn,
+                    &row.id,
+                    row.token_version,
+                    TokenUpdate {
+                        access_token: access,
+                        refresh_token: refresh,
+                        token_expires_at: tokens.expires_at,
+                        refresh_token_expires_at: tokens.refresh_expires_at,
+                        scopes: tokens.scopes.as_ref().map(|s| s.join(" ")),
+                        key_id: self.keyring.primary_kid().to_owned(),
+                    },
+                )
+                .await?;
+                if !stored {
+                    return Err(OAuthError::Protocol(
+                        "connection changed during refresh".to_owned(),
+                    ));
+                }
+                self.record_refresh(&txn, &row, provider, ActivityStatus::Success, started, "token refreshed".to_owned())
+                    .await?;
+                txn.commit().await?;
+                Ok(tokens.access_token)
+            }
+            Err(err) if err.needs_reauth() => {
+                self.mark_needs_reauth(&txn, &row.id, "the provider refused the refresh token")
+                    .await?;
+                self.record_refresh(&txn, &row, provider, ActivityStatus::Failure, started, "refresh refused (invalid_grant): reconnect needed".to_owned())
+                    .await?;
+                txn.commit().await?;
+                Err(err)
+            }
+            Err(err) => {
+                txn.rollback().await?;
+                let message = format!("refresh failed: {}", err.code());
+                credentials::set_state(&self.db, &row.id, ConnectionState::Connected.as_str(), Some(&message)).await?;
+                self.record_refresh(&self.db, &row, provider, ActivityStatus::Failure, started, message)
+                    .await?;
+                Err(err)
+            }
+        }
+    }
+
+    async fn exchange_refresh(
+        &self,
+        endpoints: &OAuthEndpoints,
+        connection_id: &str,
+        refresh_token: &SecretString,
+    ) -> Result<TokenSet, OAuthError> {
+        let client = build_client(endpoints)?;
+        let transport = OAuthTransport {
+            outbound: &self.outbound,
+            provider: endpoints.provider.as_str(),
+            operation: "token.refresh",
+            credential_key: Some(connection_id),
+        };
+        let token = RefreshToken::new(refresh_token.expose_secret().to_owned());
+        let response = client
+            .exchange_refresh_token(&token)
+            .request_async(&transport)
+            .await
+            .map_err(token_error)?;
+        let mut tokens = TokenSet::from_response(&response);
+        if tokens.refresh_token.is_none() {
+            // no rotation: the stored refresh token stays
+            tokens.refresh_expires_at = None;
+        }
+        Ok(tokens)
+    }
+
+    async fn record_refresh(
+        &self,
+        db: &impl sea_orm::ConnectionTrait,
+        row: &Credential,
+        provider: Provider,
+        status: ActivityStatus,
+        started: Instant,
+        message: String,
+    ) -> Result<(), OAuthError> {
+        activity::record(
+            db,
+            ActivityEvent {
+                provider,
+                activity: "token.refresh",
+                status,
+                duration: started.elapsed(),
+                message,
+                user_id: Some(&row.user_id),
+                organization_id: row.organization_id.as_deref(),
+                connection_id: Some(&row.id),
+            },
+        )
+        .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,361 @@
+//! Exchanging grants for tokens, and storing them sealed.
+
+use std::time::Duration as StdDuration;
+
+use chrono::{DateTime, Duration, Utc};
+use oauth2::{
+    basic::{
+        BasicErrorResponse, BasicErrorResponseType, BasicRevocationErrorResponse,
+        BasicTokenIntrospectionResponse, BasicTokenType,
+    },
+    AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, EndpointNotSet, EndpointSet,
+    ExtraTokenFields, PkceCodeVerifier, RedirectUrl, RequestTokenError, Scope,
+    StandardRevocableToken, StandardTokenResponse, TokenResponse, TokenUrl,
+};
+use sea_orm::{ConnectionTrait, TransactionTrait};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+
+use super::{
+    endpoints::ClientAuth, flow::PendingFlow, transport::OAuthTransport, OAuthCore,
+    OAuthEndpoints, OAuthError,
+};
+use crate::{
+    crypto::{Aad, Keyring},
+    domain::types::{ConnectionState, Provider},
+    store::credentials::{self, Credential, TokenUpdate},
+};
+
+pub(super) const TABLE: &str = "oauth_credentials";
+
+/// Token-response fields beyond RFC 6749 that providers send.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+pub struct ExtraFields {
+    /// LinkedIn and Microsoft tell how long the refresh token lives.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token_expires_in: Option<u64>,
+}
+
+impl ExtraTokenFields for ExtraFields {}
+
+type ProviderTokenResponse = StandardTokenResponse<ExtraFields, BasicTokenType>;
+
+/// The `oauth2` client type with an authorization and a token endpoint.
+pub(super) type Client = oauth2::Client<
+    BasicErrorResponse,
+    ProviderTokenResponse,
+    BasicTokenIntrospectionResponse,
+    StandardRevocableToken,
+    BasicRevocationErrorResponse,
+    EndpointSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointSet,
+>;
+
+/// Builds the `oauth2` client of a provider registration.
+pub(super) fn build_client(endpoints: &OAuthEndpoints) -> Result<Client, OAuthError> {
+    let bad = |what: &str| OAuthError::Protocol(format!("invalid {what} url in configuration"));
+    let mut client = oauth2::Client::new(ClientId::new(endpoints.client_id.clone()))
+        .set_auth_uri(AuthUrl::new(endpoints.authorize_url.clone()).map_err(|_| bad("authorize"))?)
+        .set_token_uri(TokenUrl::new(endpoints.token_url.clone()).map_err(|_| bad("token"))?)
+        .set_redirect_uri(
+            RedirectUrl::new(endpoints.redirect_uri.clone()).map_err(|_| bad("redirect"))?,
+        )
+        .set_auth_type(match endpoints.client_auth {
+            ClientAuth::RequestBody => AuthType::RequestBody,
+            ClientAuth::Basic => AuthType::BasicAuth,
+        });
+    if let Some(secret) = &endpoints.client_secret {
+        client = client.set_client_secret(ClientSecret::new(secret.expose_secret().to_owned()));
+    }
+    Ok(client)
+}
+
+/// Tokens as a provider issued them.
+#[derive(Clone, Debug)]
+pub struct TokenSet {
+    pub access_token: SecretString,
+    pub refresh_token: Option<SecretString>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub refresh_expires_at: Option<DateTime<Utc>>,
+    /// Granted scopes, when the provider said.
+    pub scopes: Option<Vec<String>>,
+}
+
+impl TokenSet {
+    pub(super) fn from_response(response: &ProviderTokenResponse) -> Self {
+        let now = Utc::now();
+        let after = |d: StdDuration| Duration::from_std(d).ok().map(|d| now + d);
+        TokenSet {
+            access_token: SecretString::from(response.access_token().secret().to_owned()),
+            refresh_token: response
+                .refresh_token()
+                .map(|t| SecretString::from(t.secret().to_owned())),
+            expires_at: response.expires_in().and_then(after),
+            refresh_expires_at: response
+                .extra_fields()
+                .refresh_token_expires_in
+                .and_then(|secs| after(StdDuration::from_secs(secs))),
+            scopes: response
+                .scopes()
+                .map(|s| s.iter().map(|s| s.to_string()).collect()),
+        }
+    }
+}
+
+/// Maps the `oauth2` crate's error to ours: `invalid_grant` needs a reconnect,
+/// transport trouble keeps its retryable classification.
+pub(super) fn token_error(
+    err: RequestTokenError<crate::providers::http::ProviderError, BasicErrorResponse>,
+) -> OAuthError {
+    match err {
+        RequestTokenError::ServerResponse(response) => match response.error() {
+            BasicErrorResponseType::InvalidGrant => OAuthError::InvalidGrant,
+            other => OAuthError::Protocol(format!("token endpoint answered {}", other.as_ref())),
+        },
+        RequestTokenError::Request(provider) => OAuthError::Provider(provider),
+        RequestTokenError::Parse(..) => {
+            OAuthError::Protocol("unreadable token response".to_owned())
+        }
+        RequestTokenError::Other(_) => OAuthError::Protocol("token request failed".to_owned()),
+    }
+}
+
+/// Whose connection it is.
+#[derive(Clone, Debug)]
+pub enum ConnectionOwner {
+    /// A user's own (LinkedIn, calendars).
+    User { user_id: String },
+    /// An organization's, connected by one of its admins (ATS).
+    Organization { org_id: String, user_id: String },
+}
+
+impl ConnectionOwner {
+    fn key(&self) -> String {
+        match self {
+            ConnectionOwner::User { user_id } => credentials::user_owner(user_id),
+            ConnectionOwner::Organization { org_id, .. } => credentials::org_owner(org_id),
+        }
+    }
+}
+
+/// The associated data of a credential column.
+pub(super) fn aad<'a>(row_id: &'a str, owner: &'a str, column: &'static str) -> Aad<'a> {
+    Aad::new(TABLE, column, row_id, owner)
+}
+
+pub(super) fn seal_tokens(
+    keyring: &Keyring,
+    row_id: &str,
+    owner: &str,
+    tokens: &TokenSet,
+) -> Result<(Vec<u8>, Option<Vec<u8>>), OAuthError> {
+    let access = keyring.seal(
+        tokens.access_token.expose_secret().as_bytes(),
+        &aad(row_id, owner, "access_token"),
+    )?;
+    let refresh = tokens
+        .refresh_token
+        .as_ref()
+        .map(|t| {
+            keyring.seal(
+                t.expose_secret().as_bytes(),
+                &aad(row_id, owner, "refresh_token"),
+            )
+        })
+        .transpose()?;
+    Ok((access, refresh))
+}
+
+impl OAuthCore {
+    /// Exchanges an authorization code, with the flow's PKCE verifier and its
+    /// exact redirect URI.
+    pub async fn exchange_code(
+        &self,
+        endpoints: &OAuthEndpoints,
+        flow: &PendingFlow,
+        code: &str,
+    ) -> Result<TokenSet, OAuthError> {
+        let mut endpoints = endpoints.clone();
+        endpoints.redirect_uri = flow.redirect_uri.clone();
+        let client = build_client(&endpoints)?;
+        let transport = OAuthTransport {
+            outbound: &self.outbound,
+            provider: endpoints.provider.as_str(),
+            operation: "token.authorization_code",
+            credential_key: None,
+        };
+        let response = client
+            .exchange_code(AuthorizationCode::new(code.to_owned()))
+            .set_pkce_verifier(PkceCodeVerifier::new(flow.verifier().to_owned()))
+            .request_async(&transport)
+            .await
+            .map_err(token_error)?;
+        Ok(TokenSet::from_response(&response))
+    }
+
+    /// The client-credentials grant (e.g. an ATS provider's server-to-server API).
+    pub async fn client_credentials(
+        &self,
+        endpoints: &OAuthEndpoints,
+        scopes: &[&str],
+    ) -> Result<TokenSet, OAuthError> {
+        let client = build_client(endpoints)?;
+        let transport = OAuthTransport {
+            outbound: &self.outbound,
+            provider: endpoints.provider.as_str(),
+            operation: "token.client_credentials",
+            credential_key: None,
+        };
+        let response = client
+            .exchange_client_credentials()
+            .add_scopes(scopes.iter().map(|s| Scope::new((*s).to_owned())))
+            .request_async(&transport)
+            .await
+            .map_err(token_error)?;
+        Ok(TokenSet::from_response(&response))
+    }
+
+    /// Stores tokens for an owner's connection with a provider, sealed and
+    /// bound to the row; a reconnect replaces the old tokens in the same row.
+    /// Returns the connection id.
+    pub async fn save_connection(
+        &self,
+        provider: Provider,
+        owner: &ConnectionOwner,
+        account_id: Option<&str>,
+        tokens: &TokenSet,
+        requested_scopes: &[String],
+    ) -> Result<String, OAuthError> {
+        let owner_key = owner.key();
+        let scopes = tokens
+            .scopes
+            .clone()
+            .unwrap_or_else(|| requested_scopes.to_vec())
+            .join(" ");
+        let kid = self.keyring.primary_kid().to_owned();
+        let provider_name = provider.as_str();
+        let txn = self.db.begin().await?;
+        let existing = credentials::find_by_owner(&txn, provider_name, &owner_key).await?;
+        let id = match existing {
+            Some(row) => {
+                let (access, refresh) = seal_tokens(&self.keyring, &row.id, &owner_key, tokens)?;
+                let refresh_present = refresh.is_some();
+                let stored = credentials::update_tokens(
+                    &txn,
+                    &row.id,
+                    row.token_version,
+                    TokenUpdate {
+                        access_token: access,
+                        refresh_token: refresh,
+                        token_expires_at: tokens.expires_at,
+                        refresh_token_expires_at: tokens.refresh_expires_at,
+                        scopes: Some(scopes),
+                        key_id: kid,
+                    },
+                )
+                .await?;
+                if !stored {
+                    return Err(OAuthError::Protocol(
+                        "connection changed concurrently, try again".to_owned(),
+                    ));
+                }
+                if !refresh_present {
+                    // a reconnect without a refresh token must not keep the old one
+                    credentials::clear_refresh_token(&txn, &row.id).await?;
+                }
+                credentials::set_account(&txn, &row.id, account_id).await?;
+                row.id
+            }
+            None => {
+                let id = uuid::Uuid::now_v7().to_string();
+                let (access, refresh) = seal_tokens(&self.keyring, &id, &owner_key, tokens)?;
+                let now = Utc::now();
+                let (user_id, organization_id) = match owner {
+                    ConnectionOwner::User { user_id } => (user_id.clone(), None),
+                    ConnectionOwner::Organization { org_id, user_id } => {
+                        (user_id.clone(), Some(org_id.clone()))
+                    }
+                };
+                credentials::insert(
+                    &txn,
+                    Credential {
+                        id: id.clone(),
+                        provider: provider_name.to_owned(),
+                        owner: owner_key.clone(),
+                        user_id,
+                        organization_id,
+                        account_id: account_id.map(str::to_owned),
+                        scopes,
+                        access_token: access,
+                        refresh_token: refresh,
+                        token_expires_at: tokens.expires_at,
+                        refresh_token_expires_at: tokens.refresh_expires_at,
+                        key_id: kid,
+                        token_version: 1,
+                        state: ConnectionState::Connected.as_str().to_owned(),
+                        last_success_at: Some(now),
+                        last_error_at: None,
+                        last_error: None,
+                        connected_at: now,
+                        updated_at: now,
+                    },
+                )
+                .await?;
+                id
+            }
+        };
+        txn.commit().await?;
+        Ok(id)
+    }
+
+    /// Deletes a connection and its tokens.
+    pub async fn delete_connection(&self, connection_id: &str) -> Result<bool, OAuthError> {
+        Ok(credentials::delete(&self.db, connection_id).await?)
+    }
+
+    /// The stored connection row (tokens still sealed).
+    pub async fn connection(&self, connection_id: &str) -> Result<Credential, OAuthError> {
+        credentials::find(&self.db, connection_id)
+            .await?
+            .ok_or(OAuthError::UnknownConnection)
+    }
+
+    /// Opens a connection's access token.
+    pub(super) fn open_access(&self, row: &Credential) -> Result<SecretString, OAuthError> {
+        Ok(self
+            .keyring
+            .open_string(&row.access_token, &aad(&row.id, &row.owner, "access_token"))?)
+    }
+
+    /// Opens a connection's refresh token, if it has one.
+    pub(super) fn open_refresh(&self, row: &Credential) -> Result<Option<SecretString>, OAuthError> {
+        row.refresh_token
+            .as_ref()
+            .map(|sealed| {
+                self.keyring
+                    .open_string(sealed, &aad(&row.id, &row.owner, "refresh_token"))
+            })
+            .transpose()
+            .map_err(OAuthError::from)
+    }
+
+    /// Marks a connection as needing the owner to reconnect.
+    pub(super) async fn mark_needs_reauth(
+        &self,
+        db: &impl ConnectionTrait,
+        connection_id: &str,
+        reason: &str,
+    ) -> Result<(), OAuthError> {
+        credentials::set_state(
+            db,
+            connection_id,
+            ConnectionState::NeedsReauth.as_str(),
+            Some(reason),
+        )
+        .await?;
+        Ok(())
+    }
+}

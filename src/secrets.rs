@@ -1,0 +1,113 @@
+//! Resolving the secrets the server runs with: configured ones first, then (in
+//! development only) ones generated into the local development-secrets file.
+//! In production a missing secret stops start-up with a clear message.
+
+use std::{str::FromStr, time::Duration};
+
+use anyhow::{bail, Context};
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::{
+    auth::{JwtAlgorithm, JwtConfig, JwtVerifier},
+    config::Config,
+    crypto::Keyring,
+    dev_secrets::DevSecrets,
+    providers::http::OutboundConfig,
+};
+
+/// What the server verifies tokens and seals secrets with.
+pub struct ResolvedSecrets {
+    /// The keyring for secrets at rest.
+    pub keyring: Keyring,
+    /// Caller-token verification.
+    pub jwt: JwtVerifier,
+}
+
+/// Resolves the keyring and the JWT verifier.
+pub fn resolve(config: &Config) -> anyhow::Result<ResolvedSecrets> {
+    let jwt_config = jwt_config(config)?;
+    let jwt = JwtVerifier::new(&jwt_config).context("invalid jwt settings")?;
+    let keyring = keyring(config)?;
+    Ok(ResolvedSecrets { keyring, jwt })
+}
+
+/// The keyring from `ENCRYPTION_KEYS`, or in development from the local file.
+pub fn keyring(config: &Config) -> anyhow::Result<Keyring> {
+    if let Some(spec) = &config.encryption_keys {
+        return Keyring::parse(spec.expose_secret()).context("invalid ENCRYPTION_KEYS");
+    }
+    if config.is_production() {
+        bail!("ENCRYPTION_KEYS is required in production (kid:base64-32-byte-key,...)");
+    }
+    let dev = dev_secrets(config)?;
+    Keyring::parse(dev.encryption_keys.expose_secret())
+        .context("invalid encryption keys in the development-secrets file")
+}
+
+/// JWT settings from the environment, or in development an HS256 secret from the local file.
+pub fn jwt_config(config: &Config) -> anyhow::Result<JwtConfig> {
+    let algorithm = config
+        .jwt_algorithm
+        .as_deref()
+        .map(JwtAlgorithm::from_str)
+        .transpose()
+        .context("invalid JWT_ALGORITHM")?;
+    let mut jwt = if let Some(path) = &config.jwt_public_key_file {
+        let pem = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read JWT_PUBLIC_KEY_FILE {}", path.display()))?;
+        let algorithm = match algorithm {
+            Some(JwtAlgorithm::Hs256) => {
+                bail!("JWT_ALGORITHM=HS256 cannot be used with JWT_PUBLIC_KEY_FILE")
+            }
+            Some(a) => a,
+            None => infer_public_key_algorithm(&pem),
+        };
+        JwtConfig::public_key(algorithm, pem, &config.jwt_issuer, &config.jwt_audience)
+    } else if let Some(secret) = &config.jwt_secret {
+        if matches!(algorithm, Some(a) if a != JwtAlgorithm::Hs256) {
+            bail!("JWT_SECRET only works with HS256; set JWT_PUBLIC_KEY_FILE for RS256 or EdDSA");
+        }
+        JwtConfig::hs256(secret.clone(), &config.jwt_issuer, &config.jwt_audience)
+    } else if config.is_production() {
+        bail!("JWT_SECRET or JWT_PUBLIC_KEY_FILE is required in production");
+    } else {
+        let dev = dev_secrets(config)?;
+        JwtConfig::hs256(dev.jwt_secret, &config.jwt_issuer, &config.jwt_audience)
+    };
+    if let Some(path) = &config.jwt_private_key_file {
+        let pem = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read JWT_PRIVATE_KEY_FILE {}", path.display()))?;
+        jwt = jwt.with_private_key_pem(SecretString::from(pem));
+    }
+    Ok(jwt)
+}
+
+/// RSA keys are far longer than Ed25519 ones; `JWT_ALGORITHM` settles any doubt.
+fn infer_public_key_algorithm(pem: &str) -> JwtAlgorithm {
+    if pem.len() > 200 {
+        JwtAlgorithm::Rs256
+    } else {
+        JwtAlgorithm::EdDsa
+    }
+}
+
+fn dev_secrets(config: &Config) -> anyhow::Result<DevSecrets> {
+    let (secrets, created) = DevSecrets::load_or_create(&config.dev_secrets_file)
+        .context("cannot load or create the development-secrets file")?;
+    if created {
+        tracing::warn!(
+            path = %config.dev_secrets_file.display(),
+            "generated development secrets (jwt secret and encryption key); set JWT_SECRET and ENCRYPTION_KEYS in production"
+        );
+    }
+    Ok(secrets)
+}
+
+/// Outbound client settings from the configuration.
+pub fn outbound_config(config: &Config) -> OutboundConfig {
+    let mut outbound = OutboundConfig::default();
+    outbound.defaults.request_timeout = config.outbound.timeout();
+    outbound.defaults.retry.max_attempts = config.outbound.outbound_max_attempts.max(1);
+    outbound.defaults.retry.max_retry_after = Duration::from_secs(120);
+    outbound
+}

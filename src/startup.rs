@@ -1,0 +1,128 @@
+//! Building and running the application: one listener serving gRPC, grpc-web
+//! and the HTTP shim, stopped by a shutdown future.
+
+use std::{future::Future, sync::Arc};
+
+use axum::{middleware, serve::ListenerExt, Router};
+use tokio::net::TcpListener;
+use tonic_web::GrpcWebLayer;
+
+use crate::{
+    config::Config, context::AppContext, grpc, http, metrics::Metrics, oauth::OAuthCore,
+    providers::http::OutboundHttp, secrets, store,
+};
+
+/// A built application, bound to its listener, not yet serving.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    ctx: Arc<AppContext>,
+}
+
+impl Application {
+    /// Binds `LISTEN_ADDR` and builds everything.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(config.listen_addr).await?;
+        Self::build_with_listener(config, listener).await
+    }
+
+    /// Builds everything on an already-bound listener (tests bind port 0).
+    pub async fn build_with_listener(config: Config, listener: TcpListener) -> anyhow::Result<Self> {
+        let ctx = Arc::new(build_context(config).await?);
+        let router = build_router(ctx.clone()).await?;
+        Ok(Self {
+            listener,
+            router,
+            ctx,
+        })
+    }
+
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    /// The shared context (database, keyring, metrics...).
+    pub fn context(&self) -> Arc<AppContext> {
+        self.ctx.clone()
+    }
+
+    /// Serves until `shutdown` completes, then drains in-flight requests.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let listener = self.listener.tap_io(|tcp| {
+            if let Err(err) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %err, "could not set tcp nodelay");
+            }
+        });
+        tracing::info!(addr = ?listener.local_addr().ok(), "serving grpc, grpc-web and http");
+        axum::serve(listener, self.router)
+            .with_graceful_shutdown(shutdown)
+            .await
+    }
+}
+
+/// Connects, migrates and assembles the shared context.
+pub async fn build_context(config: Config) -> anyhow::Result<AppContext> {
+    let secrets = secrets::resolve(&config)?;
+    let db = store::connect(&config.database_url, config.database_max_connections).await?;
+    store::migrate(&db).await?;
+    let metrics = Metrics::new();
+    let outbound = OutboundHttp::new(secrets::outbound_config(&config), metrics.clone())?;
+    let keyring = Arc::new(secrets.keyring);
+    let oauth = OAuthCore::new(db.clone(), keyring.clone(), outbound.clone());
+    Ok(AppContext {
+        config: Arc::new(config),
+        db,
+        keyring,
+        oauth,
+        jwt: Arc::new(secrets.jwt),
+        metrics,
+        outbound,
+    })
+}
+
+/// gRPC (with grpc-web and CORS) and the shim on one router, every request metered.
+pub async fn build_router(ctx: Arc<AppContext>) -> anyhow::Result<Router> {
+    let grpc = grpc::router(ctx.clone())
+        .await?
+        .layer(GrpcWebLayer::new())
+        .layer(http::observe::cors(&ctx.config.cors_allowed_origins));
+    Ok(http::router(ctx.clone())
+        .merge(grpc)
+        .layer(middleware::from_fn_with_state(
+            ctx.metrics.clone(),
+            http::observe::record,
+        )))
+}
+
+/// Completes on ctrl-c or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(err) = tokio::signal::ctrl_c().await {
+            tracing::warn!(error = %err, "cannot listen for ctrl-c");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut sig) => {
+                sig.recv().await;
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot listen for sigterm");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,5 @@
+//! SeaORM entities, one per table, matching `migration/`.
+
+pub mod integration_activity_logs;
+pub mod oauth_credentials;
+pub mod oauth_states;

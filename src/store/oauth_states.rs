@@ -1,0 +1,48 @@
+//! Queries of `oauth_states`: pending authorization flows, consumed once.
+
+use chrono::Utc;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+
+use super::entities::oauth_states::{self as states, Entity as States};
+
+pub use states::Model as PendingFlow;
+
+/// Stores a new pending flow.
+pub async fn insert(db: &impl ConnectionTrait, row: PendingFlow) -> Result<(), sea_orm::DbErr> {
+    let active: states::ActiveModel = row.into();
+    States::insert(active).exec_without_returning(db).await?;
+    Ok(())
+}
+
+/// The flow with this state hash, left in place.
+pub async fn find(
+    db: &impl ConnectionTrait,
+    state_hash: &str,
+) -> Result<Option<PendingFlow>, sea_orm::DbErr> {
+    States::find_by_id(state_hash.to_owned()).one(db).await
+}
+
+/// Takes the flow with this state hash out of the table: of any number of
+/// concurrent callers, exactly one gets it.
+pub async fn take(
+    db: &impl ConnectionTrait,
+    state_hash: &str,
+) -> Result<Option<PendingFlow>, sea_orm::DbErr> {
+    let Some(row) = States::find_by_id(state_hash.to_owned()).one(db).await? else {
+        return Ok(None);
+    };
+    let deleted = States::delete_many()
+        .filter(states::Column::StateHash.eq(state_hash))
+        .exec(db)
+        .await?;
+    Ok((deleted.rows_affected == 1).then_some(row))
+}
+
+/// Deletes flows that expired; returns how many.
+pub async fn prune_expired(db: &impl ConnectionTrait) -> Result<u64, sea_orm::DbErr> {
+    Ok(States::delete_many()
+        .filter(states::Column::ExpiresAt.lt(Utc::now()))
+        .exec(db)
+        .await?
+        .rows_affected)
+}
