@@ -11,3 +11,5 @@ pub mod proto {
 }
 
 pub mod metrics;
+
+pub mod crypto;
