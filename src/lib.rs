@@ -13,3 +13,4 @@ pub mod proto {
 pub mod metrics;
 
 pub mod crypto;
+pub mod auth;
