@@ -10,7 +10,7 @@ pub mod proto {
         include_bytes!(concat!(env!("OUT_DIR"), "/nextke_descriptor.bin"));
 }
 
-pub mod metrics;
-
-pub mod crypto;
 pub mod auth;
+pub mod crypto;
+pub mod dev_secrets;
+pub mod metrics;

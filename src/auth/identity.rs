@@ -56,7 +56,10 @@ impl Identity {
     /// The caller's role in `org_id`; admin wins if the claim lists the org twice.
     pub fn role_in(&self, org_id: &str) -> Option<OrgRole> {
         let mut roles = self.orgs.iter().filter(|m| m.id == org_id).map(|m| m.role);
-        roles.clone().find(|r| *r == OrgRole::Admin).or_else(|| roles.next())
+        roles
+            .clone()
+            .find(|r| *r == OrgRole::Admin)
+            .or_else(|| roles.next())
     }
 
     /// Ids of the organizations the caller administers.

@@ -150,9 +150,7 @@ impl JwtConfig {
             JwtKey::Secret(secret) if secret.expose_secret().len() >= MIN_HS256_SECRET_LEN => {
                 Ok(secret.expose_secret().as_bytes())
             }
-            JwtKey::Secret(_) => Err(AuthError::Config(
-                "hs256 secret must be at least 32 bytes",
-            )),
+            JwtKey::Secret(_) => Err(AuthError::Config("hs256 secret must be at least 32 bytes")),
             JwtKey::PublicKeyPem(_) => Err(AuthError::Config(
                 "hs256 needs a shared secret, not a public key",
             )),
@@ -219,9 +217,8 @@ impl JwtVerifier {
         let key = match (config.algorithm, &config.key) {
             (JwtAlgorithm::Hs256, _) => DecodingKey::from_secret(config.hs_secret()?),
             (JwtAlgorithm::Rs256, JwtKey::PublicKeyPem(pem)) => {
-                DecodingKey::from_rsa_pem(pem.as_bytes()).map_err(|_| {
-                    AuthError::Config("rs256 needs an rsa public key in pem format")
-                })?
+                DecodingKey::from_rsa_pem(pem.as_bytes())
+                    .map_err(|_| AuthError::Config("rs256 needs an rsa public key in pem format"))?
             }
             (JwtAlgorithm::EdDsa, JwtKey::PublicKeyPem(pem)) => {
                 DecodingKey::from_ed_pem(pem.as_bytes()).map_err(|_| {
@@ -357,9 +354,8 @@ impl JwtSigner {
         };
         let key = match config.algorithm {
             JwtAlgorithm::Hs256 => EncodingKey::from_secret(config.hs_secret()?),
-            JwtAlgorithm::Rs256 => EncodingKey::from_rsa_pem(private()?).map_err(|_| {
-                AuthError::Config("rs256 needs an rsa private key in pem format")
-            })?,
+            JwtAlgorithm::Rs256 => EncodingKey::from_rsa_pem(private()?)
+                .map_err(|_| AuthError::Config("rs256 needs an rsa private key in pem format"))?,
             JwtAlgorithm::EdDsa => EncodingKey::from_ed_pem(private()?).map_err(|_| {
                 AuthError::Config("eddsa needs an ed25519 private key in pem format")
             })?,

@@ -104,7 +104,12 @@ fn org_roles_are_parsed_and_defaults_apply() {
             .service
     );
     assert_eq!(
-        verify_hs(&with(claims(), "orgs", json!([{"id": "o1", "role": "owner"}]))).err(),
+        verify_hs(&with(
+            claims(),
+            "orgs",
+            json!([{"id": "o1", "role": "owner"}])
+        ))
+        .err(),
         Some(AuthError::Malformed)
     );
 }
@@ -115,14 +120,35 @@ fn time_and_audience_checks() {
     let future = now() + 3600;
     let cases = [
         (with(claims(), "exp", json!(past)), AuthError::Expired),
-        (without(claims(), "exp"), AuthError::MissingClaim("exp".into())),
+        (
+            without(claims(), "exp"),
+            AuthError::MissingClaim("exp".into()),
+        ),
         (with(claims(), "nbf", json!(future)), AuthError::NotYetValid),
-        (with(claims(), "aud", json!("someone-else")), AuthError::WrongAudience),
-        (without(claims(), "aud"), AuthError::MissingClaim("aud".into())),
-        (with(claims(), "iss", json!("https://evil.test")), AuthError::WrongIssuer),
-        (without(claims(), "iss"), AuthError::MissingClaim("iss".into())),
-        (without(claims(), "sub"), AuthError::MissingClaim("sub".into())),
-        (with(claims(), "sub", json!("")), AuthError::MissingClaim("sub".into())),
+        (
+            with(claims(), "aud", json!("someone-else")),
+            AuthError::WrongAudience,
+        ),
+        (
+            without(claims(), "aud"),
+            AuthError::MissingClaim("aud".into()),
+        ),
+        (
+            with(claims(), "iss", json!("https://evil.test")),
+            AuthError::WrongIssuer,
+        ),
+        (
+            without(claims(), "iss"),
+            AuthError::MissingClaim("iss".into()),
+        ),
+        (
+            without(claims(), "sub"),
+            AuthError::MissingClaim("sub".into()),
+        ),
+        (
+            with(claims(), "sub", json!("")),
+            AuthError::MissingClaim("sub".into()),
+        ),
     ];
     for (token, expected) in cases {
         assert_eq!(verify_hs(&token).err(), Some(expected), "{token}");
@@ -136,7 +162,11 @@ fn time_and_audience_checks() {
 #[test]
 fn bad_signature_is_rejected() {
     let verifier = JwtVerifier::new(&hs_config()).expect("verifier");
-    let other = JwtConfig::hs256(SecretString::from("another-secret-of-at-least-32-bytes!"), ISS, AUD);
+    let other = JwtConfig::hs256(
+        SecretString::from("another-secret-of-at-least-32-bytes!"),
+        ISS,
+        AUD,
+    );
     let token = JwtSigner::new(&other)
         .expect("signer")
         .mint("user-1", &[], false, HOUR)
@@ -151,7 +181,10 @@ fn bad_signature_is_rejected() {
     let b: Vec<&str> = b.split('.').collect();
     let forged = format!("{}.{}.{}", a[0], b[1], a[2]);
     let verifier = JwtVerifier::new(&rs_config()).expect("verifier");
-    assert_eq!(verifier.verify(&forged).err(), Some(AuthError::BadSignature));
+    assert_eq!(
+        verifier.verify(&forged).err(),
+        Some(AuthError::BadSignature)
+    );
 }
 
 #[test]
@@ -161,7 +194,10 @@ fn alg_none_is_rejected() {
     let token = format!("{header}.{payload}.");
     for config in [hs_config(), rs_config(), ed_config()] {
         let verifier = JwtVerifier::new(&config).expect("verifier");
-        assert_eq!(verifier.verify(&token).err(), Some(AuthError::WrongAlgorithm));
+        assert_eq!(
+            verifier.verify(&token).err(),
+            Some(AuthError::WrongAlgorithm)
+        );
     }
 }
 
@@ -174,7 +210,10 @@ fn hs256_signed_with_the_rsa_public_key_is_rejected() {
     )
     .expect("encode");
     let verifier = JwtVerifier::new(&rs_config()).expect("verifier");
-    assert_eq!(verifier.verify(&token).err(), Some(AuthError::WrongAlgorithm));
+    assert_eq!(
+        verifier.verify(&token).err(),
+        Some(AuthError::WrongAlgorithm)
+    );
 }
 
 #[test]
@@ -185,7 +224,10 @@ fn other_pinned_algorithm_is_rejected() {
         .expect("mint");
     for config in [hs_config(), ed_config()] {
         let verifier = JwtVerifier::new(&config).expect("verifier");
-        assert_eq!(verifier.verify(&rs_token).err(), Some(AuthError::WrongAlgorithm));
+        assert_eq!(
+            verifier.verify(&rs_token).err(),
+            Some(AuthError::WrongAlgorithm)
+        );
     }
 }
 
@@ -194,7 +236,11 @@ fn malformed_and_missing_tokens() {
     let verifier = JwtVerifier::new(&hs_config()).expect("verifier");
     assert_eq!(verifier.verify("  ").err(), Some(AuthError::Missing));
     for token in ["abc", "a.b", "a.b.c.d", "!!.e30.x", "e30.e30.x"] {
-        assert_eq!(verifier.verify(token).err(), Some(AuthError::Malformed), "{token}");
+        assert_eq!(
+            verifier.verify(token).err(),
+            Some(AuthError::Malformed),
+            "{token}"
+        );
     }
     assert_eq!(verifier.verify_header(None).err(), Some(AuthError::Missing));
     let token = hs_token(&claims());
@@ -206,31 +252,58 @@ fn malformed_and_missing_tokens() {
 
 #[test]
 fn authorization_header_parsing() {
-    assert_eq!(parse_authorization_header("Bearer abc.def.ghi"), Ok("abc.def.ghi"));
+    assert_eq!(
+        parse_authorization_header("Bearer abc.def.ghi"),
+        Ok("abc.def.ghi")
+    );
     assert_eq!(parse_authorization_header("bEaReR   tok  "), Ok("tok"));
     assert_eq!(parse_authorization_header(""), Err(AuthError::Missing));
-    assert_eq!(parse_authorization_header("Bearer "), Err(AuthError::Missing));
-    assert_eq!(parse_authorization_header("Basic dXNlcjpwYXNz"), Err(AuthError::Malformed));
-    assert_eq!(parse_authorization_header("Bearertok"), Err(AuthError::Malformed));
-    assert_eq!(parse_authorization_header("Bearer a b"), Err(AuthError::Malformed));
+    assert_eq!(
+        parse_authorization_header("Bearer "),
+        Err(AuthError::Missing)
+    );
+    assert_eq!(
+        parse_authorization_header("Basic dXNlcjpwYXNz"),
+        Err(AuthError::Malformed)
+    );
+    assert_eq!(
+        parse_authorization_header("Bearertok"),
+        Err(AuthError::Malformed)
+    );
+    assert_eq!(
+        parse_authorization_header("Bearer a b"),
+        Err(AuthError::Malformed)
+    );
 }
 
 #[test]
 fn configuration_errors() {
     let short = JwtConfig::hs256(SecretString::from("short"), ISS, AUD);
-    assert!(matches!(JwtVerifier::new(&short), Err(AuthError::Config(_))));
+    assert!(matches!(
+        JwtVerifier::new(&short),
+        Err(AuthError::Config(_))
+    ));
     let mixed = JwtConfig::public_key(JwtAlgorithm::Hs256, RSA_PUBLIC, ISS, AUD);
-    assert!(matches!(JwtVerifier::new(&mixed), Err(AuthError::Config(_))));
+    assert!(matches!(
+        JwtVerifier::new(&mixed),
+        Err(AuthError::Config(_))
+    ));
     let secret_for_rs = JwtConfig {
         algorithm: JwtAlgorithm::Rs256,
         ..hs_config()
     };
-    assert!(matches!(JwtVerifier::new(&secret_for_rs), Err(AuthError::Config(_))));
+    assert!(matches!(
+        JwtVerifier::new(&secret_for_rs),
+        Err(AuthError::Config(_))
+    ));
     let ed_key_for_rs = JwtConfig::public_key(JwtAlgorithm::Rs256, ED_PUBLIC, ISS, AUD);
     assert!(JwtVerifier::new(&ed_key_for_rs).is_err());
     let no_private = JwtConfig::public_key(JwtAlgorithm::EdDsa, ED_PUBLIC, ISS, AUD);
     assert!(JwtVerifier::new(&no_private).is_ok());
-    assert!(matches!(JwtSigner::new(&no_private), Err(AuthError::Config(_))));
+    assert!(matches!(
+        JwtSigner::new(&no_private),
+        Err(AuthError::Config(_))
+    ));
     let no_issuer = JwtConfig::hs256(SecretString::from(SECRET), " ", AUD);
     assert!(JwtVerifier::new(&no_issuer).is_err());
     assert_eq!("eddsa".parse::<JwtAlgorithm>(), Ok(JwtAlgorithm::EdDsa));

@@ -78,7 +78,9 @@ impl Keyring {
                 return Err(KeyringError::InvalidKid { position });
             }
             if keys.iter().any(|k| k.kid == kid) {
-                return Err(KeyringError::DuplicateKid { kid: kid.to_owned() });
+                return Err(KeyringError::DuplicateKid {
+                    kid: kid.to_owned(),
+                });
             }
             let bytes = Zeroizing::new(STANDARD.decode(encoded.trim()).map_err(|_| {
                 KeyringError::BadBase64 {
@@ -120,7 +122,10 @@ impl Keyring {
     /// Id of the key that seals new values.
     pub fn primary_kid(&self) -> &str {
         // `keys` is never empty: `parse` rejects an empty specification.
-        self.keys.first().map(|k| k.kid.as_str()).unwrap_or_default()
+        self.keys
+            .first()
+            .map(|k| k.kid.as_str())
+            .unwrap_or_default()
     }
 
     /// All key ids, primary first.
@@ -134,9 +139,10 @@ impl Keyring {
 
     /// Seals `plaintext` with the primary key, bound to `aad`, with a random 192-bit nonce.
     pub fn seal(&self, plaintext: &[u8], aad: &Aad<'_>) -> Result<Vec<u8>, CryptoError> {
-        let primary = self.keys.first().ok_or(CryptoError::UnknownKeyId {
-            kid: String::new(),
-        })?;
+        let primary = self
+            .keys
+            .first()
+            .ok_or(CryptoError::UnknownKeyId { kid: String::new() })?;
         let header = header(&primary.kid);
         let mut nonce = [0u8; NONCE_LEN];
         OsRng.fill_bytes(&mut nonce);
@@ -242,7 +248,10 @@ mod tests {
         let sealed = ring.seal(b"secret token", &AAD).expect("seal");
         assert_eq!(sealed[0], 1);
         assert_eq!(Keyring::kid_of(&sealed), Some("k1"));
-        assert_eq!(&ring.open(&sealed, &AAD).expect("open")[..], b"secret token");
+        assert_eq!(
+            &ring.open(&sealed, &AAD).expect("open")[..],
+            b"secret token"
+        );
         assert_eq!(
             ring.open_string(&sealed, &AAD)
                 .expect("open string")
@@ -265,7 +274,10 @@ mod tests {
         let ring = ring(&[("k1", 1)]);
         let sealed = ring.seal(b"secret", &AAD).expect("seal");
         let moved = [
-            Aad { row_id: "row-2", ..AAD },
+            Aad {
+                row_id: "row-2",
+                ..AAD
+            },
             Aad {
                 column: "refresh_token",
                 ..AAD
@@ -341,11 +353,12 @@ mod tests {
         assert_eq!(&after.open(&rewrapped, &AAD).expect("open")[..], b"secret");
         // The rewrapped value no longer needs the old key.
         let only_new = ring(&[("new", 2)]);
-        assert_eq!(&only_new.open(&rewrapped, &AAD).expect("open")[..], b"secret");
+        assert_eq!(
+            &only_new.open(&rewrapped, &AAD).expect("open")[..],
+            b"secret"
+        );
         // Rewrap still checks the row binding.
-        assert!(after
-            .rewrap(&sealed, &Aad { row_id: "x", ..AAD })
-            .is_err());
+        assert!(after.rewrap(&sealed, &Aad { row_id: "x", ..AAD }).is_err());
     }
 
     #[test]

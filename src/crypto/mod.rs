@@ -14,3 +14,5 @@ pub mod sealed;
 pub use error::{CryptoError, KeyringError};
 pub use keyring::Keyring;
 pub use sealed::{Aad, SEALED_VERSION};
+/// Re-exported so callers can name the type [`Keyring::open`] returns.
+pub use zeroize::Zeroizing;
