@@ -1,0 +1,1 @@
+//! Tests of the OAuth sandbox over real loopback HTTP.
