@@ -103,7 +103,10 @@ async fn apply(State(faults): State<Faults>, Json(req): Json<FaultsRequest>) -> 
         None => None,
     };
     if matches!(&req.rate_limit, Some(r) if r.requests == 0 || r.window_ms == 0) {
-        return (StatusCode::BAD_REQUEST, "rate_limit needs requests and window_ms > 0")
+        return (
+            StatusCode::BAD_REQUEST,
+            "rate_limit needs requests and window_ms > 0",
+        )
             .into_response();
     }
     if req.clear {
@@ -119,7 +122,9 @@ async fn apply(State(faults): State<Faults>, Json(req): Json<FaultsRequest>) -> 
         faults.fail_next(f.n, status);
     }
     if let Some(t) = &req.throttle_next {
-        let retry_after = t.retry_after_secs.map_or(RetryAfter::None, RetryAfter::Seconds);
+        let retry_after = t
+            .retry_after_secs
+            .map_or(RetryAfter::None, RetryAfter::Seconds);
         faults.throttle_next(t.n, retry_after);
     }
     if let Some(n) = req.drop_next {

@@ -38,10 +38,8 @@ pub use oauth_server::{
 pub use server::{SandboxHandle, SandboxServer, ADMIN_PREFIX};
 
 /// Default address of the generic OAuth sandbox started by [`run`].
-pub const DEFAULT_OAUTH_ADDR: SocketAddr = SocketAddr::new(
-    std::net::IpAddr::V4(Ipv4Addr::LOCALHOST),
-    50100,
-);
+pub const DEFAULT_OAUTH_ADDR: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::LOCALHOST), 50100);
 
 /// What [`run`] starts and where.
 #[derive(Debug, Clone)]
@@ -155,7 +153,14 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(resp.status(), 503);
-        let counters: serde_json::Value = client.get(&admin).send().await.unwrap().json().await.unwrap();
+        let counters: serde_json::Value = client
+            .get(&admin)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         assert_eq!(counters["failed"], 1);
 
         tx.send(()).unwrap();

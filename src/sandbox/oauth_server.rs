@@ -72,9 +72,8 @@ impl OAuthClient {
     fn allows_redirect(&self, uri: &str) -> bool {
         match &self.redirect_uris {
             RedirectUris::Exact(list) => list.iter().any(|u| u == uri),
-            RedirectUris::Any => url::Url::parse(uri).is_ok_and(|u| {
-                matches!(u.scheme(), "http" | "https") && u.fragment().is_none()
-            }),
+            RedirectUris::Any => url::Url::parse(uri)
+                .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.fragment().is_none()),
         }
     }
 }
@@ -147,10 +146,7 @@ impl Default for OAuthServerConfig {
             authorize_path: "/authorize".to_owned(),
             token_path: "/token".to_owned(),
             revoke_path: "/revoke".to_owned(),
-            clients: vec![OAuthClient::new(
-                DEFAULT_CLIENT_ID,
-                DEFAULT_CLIENT_SECRET,
-            )],
+            clients: vec![OAuthClient::new(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET)],
             access_token_ttl: Duration::from_secs(3600),
             issue_refresh_tokens: true,
             rotate_refresh_tokens: true,
@@ -350,7 +346,10 @@ impl OAuthServer {
     }
 
     fn client(&self, client_id: &str) -> Option<&OAuthClient> {
-        self.config.clients.iter().find(|c| c.client_id == client_id)
+        self.config
+            .clients
+            .iter()
+            .find(|c| c.client_id == client_id)
     }
 }
 
@@ -391,8 +390,7 @@ pub fn pkce_s256(verifier: &str) -> String {
 /// 43 to 128 characters of `[A-Za-z0-9-._~]`.
 fn is_pkce_string(s: &str) -> bool {
     (43..=128).contains(&s.len())
-        && s
-            .bytes()
+        && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
 }
 

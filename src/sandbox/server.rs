@@ -215,7 +215,10 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut stop: watch
 async fn serve_connection(stream: tokio::net::TcpStream, shared: Arc<Shared>) {
     let service = hyper::service::service_fn(move |req| handle(shared.clone(), req));
     let builder = auto::Builder::new(TokioExecutor::new());
-    if let Err(error) = builder.serve_connection(TokioIo::new(stream), service).await {
+    if let Err(error) = builder
+        .serve_connection(TokioIo::new(stream), service)
+        .await
+    {
         // Expected when a fault drops the connection or the client goes away.
         tracing::debug!(%error, "sandbox connection ended with an error");
     }

@@ -64,7 +64,10 @@ pub(super) async fn authorize(
         }
     }
     if server.consent() == Consent::Deny {
-        return back.error("access_denied", "the member refused to authorize the application");
+        return back.error(
+            "access_denied",
+            "the member refused to authorize the application",
+        );
     }
 
     let code = random_token();

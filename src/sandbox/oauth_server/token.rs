@@ -179,8 +179,8 @@ fn parse_form(headers: &HeaderMap, body: &[u8]) -> Result<Params, OAuthError> {
             "content-type must be application/x-www-form-urlencoded",
         ));
     }
-    let raw = std::str::from_utf8(body)
-        .map_err(|_| OAuthError::invalid_request("body is not utf-8"))?;
+    let raw =
+        std::str::from_utf8(body).map_err(|_| OAuthError::invalid_request("body is not utf-8"))?;
     parse_params(raw).map_err(|_| OAuthError::invalid_request("a parameter is repeated"))
 }
 
@@ -192,7 +192,12 @@ fn authenticate<'a>(
 ) -> Result<&'a OAuthClient, OAuthError> {
     let basic = headers
         .get(header::AUTHORIZATION)
-        .map(|v| parse_basic(v).ok_or(OAuthError::invalid_client("malformed authorization header", true)))
+        .map(|v| {
+            parse_basic(v).ok_or(OAuthError::invalid_client(
+                "malformed authorization header",
+                true,
+            ))
+        })
         .transpose()?;
     let body_id = params.get("client_id");
     let body_secret = params.get("client_secret");
@@ -227,7 +232,10 @@ fn authenticate<'a>(
             (id.clone(), Some(secret.clone()), false)
         }
         (None, None) => {
-            let id = body_id.ok_or(OAuthError::invalid_client("client authentication required", false))?;
+            let id = body_id.ok_or(OAuthError::invalid_client(
+                "client authentication required",
+                false,
+            ))?;
             (id.clone(), None, false)
         }
     };
@@ -318,10 +326,15 @@ fn authorization_code(
         subject: subject.clone(),
         client_id: client.client_id.clone(),
         scopes: scopes.clone(),
-        expires_at: server.config.refresh_token_ttl.map(|ttl| SystemTime::now() + ttl),
+        expires_at: server
+            .config
+            .refresh_token_ttl
+            .map(|ttl| SystemTime::now() + ttl),
         grant_id,
     });
-    Ok(issue(server, &mut st, &subject, client, scopes, grant_id, refresh))
+    Ok(issue(
+        server, &mut st, &subject, client, scopes, grant_id, refresh,
+    ))
 }
 
 fn refresh_token(
@@ -366,7 +379,15 @@ fn refresh_token(
     } else {
         None
     };
-    Ok(issue(server, &mut st, &rec.subject, client, scopes, rec.grant_id, next))
+    Ok(issue(
+        server,
+        &mut st,
+        &rec.subject,
+        client,
+        scopes,
+        rec.grant_id,
+        next,
+    ))
 }
 
 fn client_credentials(
@@ -392,7 +413,9 @@ fn client_credentials(
     let mut st = server.state.lock();
     let grant_id = st.new_grant();
     let subject = client.client_id.clone();
-    Ok(issue(server, &mut st, &subject, client, scopes, grant_id, None))
+    Ok(issue(
+        server, &mut st, &subject, client, scopes, grant_id, None,
+    ))
 }
 
 /// Store a new access token (and refresh token, if `refresh` is given) and
