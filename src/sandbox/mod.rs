@@ -1,0 +1,170 @@
+//! Simulated providers: real HTTP servers on loopback speaking each provider's
+//! API shape, used by tests, benchmarks and the `sandbox` subcommand. No test
+//! ever calls a real provider.
+//!
+//! The sandbox shares no types with `providers/`: its request and response
+//! shapes are written from the providers' documentation on their own, so a
+//! wrong field name in a client fails a test instead of being mirrored here.
+//!
+//! # Layout
+//! - [`server`]: [`SandboxServer`] serves any axum `Router` on a given listener
+//!   and returns a [`SandboxHandle`] (address, faults, request log, shutdown).
+//! - [`faults`]: [`Faults`], switches for latency, 5xx, 429 with `Retry-After`,
+//!   dropped connections and a rate limit, applied before the router.
+//! - [`log`]: [`RequestLog`], every request received, for assertions.
+//! - [`oauth_server`]: [`OAuthServer`], a generic OAuth 2.0 + PKCE authorization server.
+//! - `admin`: `POST /__sandbox/faults` to flip switches of a running server with curl.
+//!
+//! # Adding a provider sandbox
+//! Write a module returning an axum `Router` (its OAuth part can be an
+//! [`OAuthServer`] with provider paths), add its address to
+//! [`SandboxRunConfig`], and push one [`SandboxSpec`] in [`sandbox_specs`].
+
+use std::future::Future;
+use std::net::{Ipv4Addr, SocketAddr};
+
+pub mod admin;
+pub mod faults;
+pub mod log;
+pub mod oauth_server;
+pub mod server;
+
+pub use faults::{FaultKind, Faults, RetryAfter};
+pub use log::{RecordedRequest, RequestLog};
+pub use oauth_server::{
+    pkce_s256, random_token, ClientAuth, Consent, OAuthClient, OAuthServer, OAuthServerConfig,
+    RedirectUris, TokenInfo,
+};
+pub use server::{SandboxHandle, SandboxServer, ADMIN_PREFIX};
+
+/// Default address of the generic OAuth sandbox started by [`run`].
+pub const DEFAULT_OAUTH_ADDR: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::LOCALHOST), 50100);
+
+/// What [`run`] starts and where.
+#[derive(Debug, Clone)]
+pub struct SandboxRunConfig {
+    /// Address of the generic OAuth server (default `127.0.0.1:50100`).
+    pub oauth_addr: SocketAddr,
+    /// Its configuration.
+    pub oauth: OAuthServerConfig,
+}
+
+impl Default for SandboxRunConfig {
+    fn default() -> Self {
+        Self {
+            oauth_addr: DEFAULT_OAUTH_ADDR,
+            oauth: OAuthServerConfig::default(),
+        }
+    }
+}
+
+/// One sandbox server to start: a name for the logs, an address, the server.
+pub struct SandboxSpec {
+    /// Short name shown in logs (`"oauth"`, `"linkedin"`, ...).
+    pub name: &'static str,
+    /// Where to listen.
+    pub addr: SocketAddr,
+    /// The server, admin routes included.
+    pub server: SandboxServer,
+}
+
+/// Every sandbox [`run`] starts, built from the configuration. New provider
+/// sandboxes are added here.
+pub fn sandbox_specs(config: &SandboxRunConfig) -> Vec<SandboxSpec> {
+    let oauth = OAuthServer::new(config.oauth.clone());
+    vec![SandboxSpec {
+        name: "oauth",
+        addr: config.oauth_addr,
+        server: SandboxServer::new(oauth.router())
+            .named("oauth")
+            .with_admin_routes(),
+    }]
+}
+
+/// Bind and start every spec; on error, servers already started are stopped.
+pub async fn start_all(specs: Vec<SandboxSpec>) -> std::io::Result<Vec<SandboxHandle>> {
+    let mut handles = Vec::with_capacity(specs.len());
+    for spec in specs {
+        let handle = spec.server.named(spec.name).bind(spec.addr).await?;
+        tracing::info!(
+            sandbox = spec.name,
+            base_url = %handle.base_url(),
+            admin = %handle.url("/__sandbox/faults"),
+            "sandbox listening"
+        );
+        handles.push(handle);
+    }
+    Ok(handles)
+}
+
+/// Run the sandboxes until `shutdown` completes.
+pub async fn run(
+    config: SandboxRunConfig,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    let handles = start_all(sandbox_specs(&config)).await?;
+    shutdown.await;
+    tracing::info!("sandbox shutting down");
+    for handle in handles {
+        handle.shutdown().await;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn run_serves_oauth_and_admin_until_shutdown() {
+        // Find a free port, then let `run` bind it.
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = probe.local_addr().unwrap();
+        drop(probe);
+        let config = SandboxRunConfig {
+            oauth_addr: addr,
+            ..SandboxRunConfig::default()
+        };
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(run(config, async {
+            let _ = rx.await;
+        }));
+        let client = reqwest::Client::new();
+        let admin = format!("http://{addr}/__sandbox/faults");
+        let mut ok = false;
+        for _ in 0..50 {
+            if let Ok(resp) = client
+                .post(&admin)
+                .json(&serde_json::json!({"fail_next": {"n": 1, "status": 503}}))
+                .send()
+                .await
+            {
+                assert_eq!(resp.status(), 200);
+                ok = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        assert!(ok, "sandbox did not start");
+        let resp = client
+            .post(format!("http://{addr}/token"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 503);
+        let counters: serde_json::Value = client
+            .get(&admin)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(counters["failed"], 1);
+
+        tx.send(()).unwrap();
+        task.await.unwrap().unwrap();
+        assert!(tokio::net::TcpStream::connect(addr).await.is_err());
+    }
+}
