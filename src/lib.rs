@@ -11,3 +11,4 @@ pub mod proto {
 }
 
 pub mod metrics;
+pub mod providers;
