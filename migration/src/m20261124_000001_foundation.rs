@@ -85,12 +85,18 @@ impl MigrationTrait for Migration {
                     .col(text(OauthCredentials::Scopes))
                     .col(binary(OauthCredentials::AccessToken))
                     .col(binary_null(OauthCredentials::RefreshToken))
-                    .col(timestamp_with_time_zone_null(OauthCredentials::TokenExpiresAt))
-                    .col(timestamp_with_time_zone_null(OauthCredentials::RefreshTokenExpiresAt))
+                    .col(timestamp_with_time_zone_null(
+                        OauthCredentials::TokenExpiresAt,
+                    ))
+                    .col(timestamp_with_time_zone_null(
+                        OauthCredentials::RefreshTokenExpiresAt,
+                    ))
                     .col(string_len(OauthCredentials::KeyId, 32))
                     .col(integer(OauthCredentials::TokenVersion))
                     .col(string_len(OauthCredentials::State, 16))
-                    .col(timestamp_with_time_zone_null(OauthCredentials::LastSuccessAt))
+                    .col(timestamp_with_time_zone_null(
+                        OauthCredentials::LastSuccessAt,
+                    ))
                     .col(timestamp_with_time_zone_null(OauthCredentials::LastErrorAt))
                     .col(text_null(OauthCredentials::LastError))
                     .col(timestamp_with_time_zone(OauthCredentials::ConnectedAt))
@@ -111,8 +117,14 @@ impl MigrationTrait for Migration {
             .await?;
         for (name, col) in [
             ("idx_oauth_credentials_user", OauthCredentials::UserId),
-            ("idx_oauth_credentials_org", OauthCredentials::OrganizationId),
-            ("idx_oauth_credentials_expiry", OauthCredentials::TokenExpiresAt),
+            (
+                "idx_oauth_credentials_org",
+                OauthCredentials::OrganizationId,
+            ),
+            (
+                "idx_oauth_credentials_expiry",
+                OauthCredentials::TokenExpiresAt,
+            ),
         ] {
             manager
                 .create_index(

@@ -60,22 +60,26 @@ impl ProviderBudget {
         }
     }
 
-    /// How long `key` must wait for one unit, taking it when none (no sleeping).
-    fn try_take(&self, key: &String, now: Instant) -> Result<(), Duration> {
+    /// Takes one unit for `key` without sleeping (from its credits first when
+    /// `spend_credit`); `Err` holds how long until there is one.
+    fn try_take(&self, key: &String, now: Instant, spend_credit: bool) -> Result<(), Duration> {
         if let Some(until) = self.paused.get(key).map(|u| *u) {
             if now < until {
                 return Err(until - now);
             }
             self.paused.remove_if(key, |_, u| *u <= now);
         }
-        if let Some(mut credit) = self.credits.get_mut(key) {
-            let (count, expires) = *credit;
-            if count > 0 && now < expires {
-                credit.0 -= 1;
-                return Ok(());
+        if spend_credit {
+            if let Some(mut credit) = self.credits.get_mut(key) {
+                let (count, expires) = *credit;
+                if count > 0 && now < expires {
+                    credit.0 -= 1;
+                    return Ok(());
+                }
             }
         }
-        self.credits.remove_if(key, |_, (count, expires)| *count == 0 || *expires <= now);
+        self.credits
+            .remove_if(key, |_, (count, expires)| *count == 0 || *expires <= now);
         self.limiter
             .check_key(key)
             .map_err(|not_until| not_until.wait_time_from(self.limiter.clock().now()))
@@ -89,7 +93,7 @@ impl ProviderBudget {
         let deadline = start + self.max_wait;
         loop {
             let now = Instant::now();
-            match self.try_take(&key, now) {
+            match self.try_take(&key, now, true) {
                 Ok(()) => return Ok(now - start),
                 Err(wait) if now + wait > deadline => return Err(wait),
                 Err(wait) => tokio::time::sleep(wait).await,
@@ -102,7 +106,7 @@ impl ProviderBudget {
     pub fn available(&self, key: Option<&str>) -> Result<(), Duration> {
         let key = key_of(key);
         let now = Instant::now();
-        self.try_take(&key, now)?;
+        self.try_take(&key, now, false)?;
         let expires = now + self.max_wait.max(Duration::from_secs(1));
         self.credits
             .entry(key)

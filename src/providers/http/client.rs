@@ -151,6 +151,9 @@ impl OutboundHttp {
                 return Err(err);
             }
             if attempt >= max_attempts {
+                if attempt == 1 {
+                    return Err(err);
+                }
                 tracing::warn!(
                     provider = call.provider,
                     operation = call.operation,
@@ -205,12 +208,13 @@ impl OutboundHttp {
                 "circuit half-open, sending probe"
             );
         }
-        let waited = budget.acquire(call.credential_key).await.map_err(|retry_in| {
-            ProviderError::RateLimited {
+        let waited = budget
+            .acquire(call.credential_key)
+            .await
+            .map_err(|retry_in| ProviderError::RateLimited {
                 provider: provider.to_owned(),
                 retry_in,
-            }
-        })?;
+            })?;
         if waited >= Duration::from_millis(1) {
             tracing::debug!(
                 provider,
@@ -219,12 +223,10 @@ impl OutboundHttp {
                 "waited for rate budget"
             );
         }
-        let mut request = build()
-            .build()
-            .map_err(|e| ProviderError::InvalidRequest {
-                provider: provider.to_owned(),
-                message: e.without_url().to_string(),
-            })?;
+        let mut request = build().build().map_err(|e| ProviderError::InvalidRequest {
+            provider: provider.to_owned(),
+            message: e.without_url().to_string(),
+        })?;
         if request.timeout().is_none() {
             *request.timeout_mut() = Some(policy.request_timeout);
         }
@@ -287,9 +289,7 @@ impl OutboundHttp {
 /// 429/503 and `Retry-After`.
 fn may_retry(call: &ProviderCall<'_>, err: &ProviderError) -> bool {
     match err {
-        ProviderError::Transport { kind, .. } => {
-            call.idempotent || *kind == TransportKind::Connect
-        }
+        ProviderError::Transport { kind, .. } => call.idempotent || *kind == TransportKind::Connect,
         ProviderError::Retryable {
             status,
             retry_after,

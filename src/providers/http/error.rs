@@ -71,7 +71,7 @@ pub enum ProviderError {
         /// Time until capacity is expected.
         retry_in: Duration,
     },
-    /// Every allowed attempt failed with a retryable error.
+    /// Every allowed attempt (more than one) failed with a retryable error.
     #[error("gave up after {attempts} attempts: {last}")]
     Exhausted {
         /// Attempts made.
@@ -313,7 +313,10 @@ mod tests {
             )
         };
         for code in [429, 500, 502, 503, 504] {
-            assert!(matches!(c(code, ""), ProviderError::Retryable { .. }), "{code}");
+            assert!(
+                matches!(c(code, ""), ProviderError::Retryable { .. }),
+                "{code}"
+            );
         }
         assert!(matches!(c(401, ""), ProviderError::Reauth { .. }));
         assert!(matches!(
@@ -321,7 +324,10 @@ mod tests {
             ProviderError::Reauth { .. }
         ));
         for code in [400, 403, 404, 409, 422, 501] {
-            assert!(matches!(c(code, ""), ProviderError::Permanent { .. }), "{code}");
+            assert!(
+                matches!(c(code, ""), ProviderError::Permanent { .. }),
+                "{code}"
+            );
         }
         let google = r#"{"error":{"code":403,"message":"Rate Limit Exceeded","errors":[{"reason":"rateLimitExceeded"}]}}"#;
         let err = c(403, google);
@@ -333,7 +339,10 @@ mod tests {
     fn invalid_grant_needs_the_oauth_error_field() {
         let body = br#"{"error":"invalid_grant","error_description":"expired"}"#;
         assert!(is_invalid_grant(StatusCode::BAD_REQUEST, body));
-        assert!(!is_invalid_grant(StatusCode::BAD_REQUEST, br#"{"error":"invalid_request"}"#));
+        assert!(!is_invalid_grant(
+            StatusCode::BAD_REQUEST,
+            br#"{"error":"invalid_request"}"#
+        ));
         assert!(!is_invalid_grant(StatusCode::OK, body));
         assert!(!is_invalid_grant(StatusCode::BAD_REQUEST, b"invalid_grant"));
     }
