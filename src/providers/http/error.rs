@@ -1,0 +1,378 @@
+//! [`ProviderError`]: every outcome of a provider call that is not a success,
+//! classified once so callers only match on the class.
+//!
+//! Messages never hold a token, a header, a URL (its query string may carry a
+//! secret) or a request body; a provider's own message is cut to
+//! [`MAX_MESSAGE_CHARS`].
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+
+/// The longest provider message kept in an error.
+pub const MAX_MESSAGE_CHARS: usize = 200;
+
+/// Why a provider call did not succeed.
+#[derive(Clone, Debug, thiserror::Error)]
+pub enum ProviderError {
+    /// The provider answered a status worth retrying (429, 5xx, throttling 403).
+    #[error("{provider} answered {status}, worth retrying: {message}")]
+    Retryable {
+        /// Provider name.
+        provider: String,
+        /// HTTP status of the answer.
+        status: u16,
+        /// Secret-free message from the body, possibly empty.
+        message: String,
+        /// The provider's `Retry-After`, when it sent one.
+        retry_after: Option<Duration>,
+    },
+    /// The request failed on the network (connect, timeout, connection closed).
+    #[error("{provider} unreachable: {kind}")]
+    Transport {
+        /// Provider name.
+        provider: String,
+        /// What went wrong on the wire.
+        kind: TransportKind,
+    },
+    /// The credential is no longer accepted: the user must reconnect or the token be refreshed.
+    #[error("{provider} wants re-authorization ({status}): {message}")]
+    Reauth {
+        /// Provider name.
+        provider: String,
+        /// HTTP status of the answer (401, or 400 with `invalid_grant`).
+        status: u16,
+        /// Secret-free message from the body, possibly empty.
+        message: String,
+    },
+    /// The provider refused the request itself; retrying cannot help.
+    #[error("{provider} refused the request ({status}): {message}")]
+    Permanent {
+        /// Provider name.
+        provider: String,
+        /// HTTP status of the answer.
+        status: u16,
+        /// Secret-free message from the body, possibly empty.
+        message: String,
+    },
+    /// The provider's circuit is open: the call was not sent.
+    #[error("circuit of {provider} is open, retry in {retry_in:?}")]
+    CircuitOpen {
+        /// Provider name.
+        provider: String,
+        /// Time until the circuit lets a probe through.
+        retry_in: Duration,
+    },
+    /// The rate budget had no capacity within the maximum wait: the call was not sent.
+    #[error("rate budget of {provider} exhausted, retry in {retry_in:?}")]
+    RateLimited {
+        /// Provider name.
+        provider: String,
+        /// Time until capacity is expected.
+        retry_in: Duration,
+    },
+    /// Every allowed attempt (more than one) failed with a retryable error.
+    #[error("gave up after {attempts} attempts: {last}")]
+    Exhausted {
+        /// Attempts made.
+        attempts: u32,
+        /// The error of the last attempt.
+        last: Box<ProviderError>,
+    },
+    /// The request could not be built (a bug in the calling integration).
+    #[error("invalid request for {provider}: {message}")]
+    InvalidRequest {
+        /// Provider name.
+        provider: String,
+        /// What was wrong, without the URL.
+        message: String,
+    },
+    /// A successful answer's body did not have the expected shape.
+    #[error("unexpected response body: {message}")]
+    Decode {
+        /// Error category and position, never the offending value.
+        message: String,
+    },
+}
+
+/// What went wrong on the wire.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TransportKind {
+    /// No connection could be made: the request certainly did not reach the server.
+    Connect,
+    /// The attempt ran out of time.
+    Timeout,
+    /// The connection was closed or reset while the request was in flight.
+    Closed,
+}
+
+impl std::fmt::Display for TransportKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Connect => "connect failed",
+            Self::Timeout => "timed out",
+            Self::Closed => "connection closed",
+        })
+    }
+}
+
+impl ProviderError {
+    /// Whether trying the same call later may succeed (including after an
+    /// open circuit or an exhausted budget).
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Self::Retryable { .. }
+            | Self::Transport { .. }
+            | Self::CircuitOpen { .. }
+            | Self::RateLimited { .. } => true,
+            Self::Exhausted { last, .. } => last.is_retryable(),
+            Self::Reauth { .. }
+            | Self::Permanent { .. }
+            | Self::InvalidRequest { .. }
+            | Self::Decode { .. } => false,
+        }
+    }
+
+    /// Whether the credential must be refreshed or the user asked to reconnect.
+    pub fn is_reauth(&self) -> bool {
+        matches!(self, Self::Reauth { .. })
+    }
+
+    /// The earliest time worth trying again, when known.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::Retryable { retry_after, .. } => *retry_after,
+            Self::CircuitOpen { retry_in, .. } | Self::RateLimited { retry_in, .. } => {
+                Some(*retry_in)
+            }
+            Self::Exhausted { last, .. } => last.retry_after(),
+            _ => None,
+        }
+    }
+
+    /// The HTTP status the provider answered, when it answered.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Self::Retryable { status, .. }
+            | Self::Reauth { status, .. }
+            | Self::Permanent { status, .. } => Some(*status),
+            Self::Exhausted { last, .. } => last.status(),
+            _ => None,
+        }
+    }
+
+    /// The metrics outcome label of this error.
+    pub fn outcome(&self) -> &'static str {
+        match self {
+            Self::Retryable { .. } | Self::Transport { .. } => "retryable",
+            Self::Reauth { .. } => "reauth",
+            Self::CircuitOpen { .. } => "circuit_open",
+            Self::RateLimited { .. } => "rate_limited",
+            Self::Exhausted { last, .. } => last.outcome(),
+            Self::Permanent { .. } | Self::InvalidRequest { .. } | Self::Decode { .. } => {
+                "permanent"
+            }
+        }
+    }
+
+    /// Whether this outcome counts against the provider's health in the breaker
+    /// (5xx, timeouts, connection errors; not 4xx, not 429).
+    pub(crate) fn is_provider_failure(&self) -> bool {
+        match self {
+            Self::Transport { .. } => true,
+            Self::Retryable { status, .. } => *status >= 500,
+            _ => false,
+        }
+    }
+}
+
+/// Classifies an answer with a status of 400 or more. `retry_after` is the
+/// already parsed `Retry-After` header.
+pub fn classify_status(
+    provider: &str,
+    status: StatusCode,
+    body: &[u8],
+    retry_after: Option<Duration>,
+) -> ProviderError {
+    let provider = provider.to_owned();
+    let message = error_message(body);
+    let code = status.as_u16();
+    if status == StatusCode::UNAUTHORIZED || is_invalid_grant(status, body) {
+        return ProviderError::Reauth {
+            provider,
+            status: code,
+            message,
+        };
+    }
+    let retryable = match code {
+        429 => true,
+        501 | 505 => false,
+        500..=599 => true,
+        403 => is_rate_limit_403(body),
+        _ => false,
+    };
+    if retryable {
+        ProviderError::Retryable {
+            provider,
+            status: code,
+            message,
+            retry_after,
+        }
+    } else {
+        ProviderError::Permanent {
+            provider,
+            status: code,
+            message,
+        }
+    }
+}
+
+/// Whether an answer is an OAuth token endpoint's `invalid_grant` (RFC 6749 §5.2):
+/// the refresh token or authorization code is no longer valid.
+pub fn is_invalid_grant(status: StatusCode, body: &[u8]) -> bool {
+    if status != StatusCode::BAD_REQUEST && status != StatusCode::UNAUTHORIZED {
+        return false;
+    }
+    serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v.get("error")?.as_str().map(|e| e == "invalid_grant"))
+        .unwrap_or(false)
+}
+
+/// Google answers quota errors as 403 with reason `rateLimitExceeded` or
+/// `userRateLimitExceeded`; those are worth retrying.
+fn is_rate_limit_403(body: &[u8]) -> bool {
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return false;
+    };
+    value
+        .pointer("/error/errors")
+        .and_then(|e| e.as_array())
+        .is_some_and(|errors| {
+            errors.iter().any(|e| {
+                matches!(
+                    e.get("reason").and_then(|r| r.as_str()),
+                    Some("rateLimitExceeded" | "userRateLimitExceeded")
+                )
+            })
+        })
+}
+
+/// A short message from a JSON error body: `error` (a string, or an object's
+/// `message`), else `message`; empty when there is none. Cut to
+/// [`MAX_MESSAGE_CHARS`], control characters dropped.
+pub fn error_message(body: &[u8]) -> String {
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return String::new();
+    };
+    let text = match value.get("error") {
+        Some(serde_json::Value::String(s)) => Some(s.as_str()),
+        Some(obj @ serde_json::Value::Object(_)) => obj.get("message").and_then(|m| m.as_str()),
+        _ => None,
+    }
+    .or_else(|| value.get("message").and_then(|m| m.as_str()))
+    .unwrap_or_default();
+    truncate(text)
+}
+
+fn truncate(text: &str) -> String {
+    let mut out: String = text
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(MAX_MESSAGE_CHARS)
+        .collect();
+    if text.chars().count() > MAX_MESSAGE_CHARS {
+        out.push('…');
+    }
+    out
+}
+
+/// Classifies a `reqwest` error without keeping its text (which holds the URL).
+pub(crate) fn transport_kind(err: &reqwest::Error) -> TransportKind {
+    if err.is_timeout() {
+        TransportKind::Timeout
+    } else if err.is_connect() {
+        TransportKind::Connect
+    } else {
+        TransportKind::Closed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_are_classified() {
+        let c = |code: u16, body: &str| {
+            classify_status(
+                "p",
+                StatusCode::from_u16(code).unwrap(),
+                body.as_bytes(),
+                None,
+            )
+        };
+        for code in [429, 500, 502, 503, 504] {
+            assert!(
+                matches!(c(code, ""), ProviderError::Retryable { .. }),
+                "{code}"
+            );
+        }
+        assert!(matches!(c(401, ""), ProviderError::Reauth { .. }));
+        assert!(matches!(
+            c(400, r#"{"error":"invalid_grant"}"#),
+            ProviderError::Reauth { .. }
+        ));
+        for code in [400, 403, 404, 409, 422, 501] {
+            assert!(
+                matches!(c(code, ""), ProviderError::Permanent { .. }),
+                "{code}"
+            );
+        }
+        let google = r#"{"error":{"code":403,"message":"Rate Limit Exceeded","errors":[{"reason":"rateLimitExceeded"}]}}"#;
+        let err = c(403, google);
+        assert!(matches!(err, ProviderError::Retryable { status: 403, .. }));
+        assert!(err.to_string().contains("Rate Limit Exceeded"));
+    }
+
+    #[test]
+    fn invalid_grant_needs_the_oauth_error_field() {
+        let body = br#"{"error":"invalid_grant","error_description":"expired"}"#;
+        assert!(is_invalid_grant(StatusCode::BAD_REQUEST, body));
+        assert!(!is_invalid_grant(
+            StatusCode::BAD_REQUEST,
+            br#"{"error":"invalid_request"}"#
+        ));
+        assert!(!is_invalid_grant(StatusCode::OK, body));
+        assert!(!is_invalid_grant(StatusCode::BAD_REQUEST, b"invalid_grant"));
+    }
+
+    #[test]
+    fn messages_are_short_and_taken_from_known_fields() {
+        assert_eq!(error_message(br#"{"message":"bad field"}"#), "bad field");
+        assert_eq!(error_message(br#"{"error":"nope","message":"x"}"#), "nope");
+        assert_eq!(error_message(b"<html>secret</html>"), "");
+        let long = format!(r#"{{"message":"{}"}}"#, "a".repeat(1000));
+        let msg = error_message(long.as_bytes());
+        assert_eq!(msg.chars().count(), MAX_MESSAGE_CHARS + 1);
+        assert_eq!(error_message(br#"{"message":"a\nb"}"#), "ab");
+    }
+
+    #[test]
+    fn retry_after_and_retryable_follow_the_last_error() {
+        let last = ProviderError::Retryable {
+            provider: "p".into(),
+            status: 503,
+            message: String::new(),
+            retry_after: Some(Duration::from_secs(3)),
+        };
+        let err = ProviderError::Exhausted {
+            attempts: 3,
+            last: Box::new(last),
+        };
+        assert!(err.is_retryable());
+        assert_eq!(err.retry_after(), Some(Duration::from_secs(3)));
+        assert_eq!(err.status(), Some(503));
+        assert_eq!(err.outcome(), "retryable");
+    }
+}
