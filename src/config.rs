@@ -52,11 +52,20 @@ pub struct Config {
     pub database_max_connections: u32,
 
     /// Public base URL of this service, for OAuth redirect and webhook URLs.
-    #[arg(long, env = "PUBLIC_BASE_URL", default_value = "http://127.0.0.1:50051")]
+    #[arg(
+        long,
+        env = "PUBLIC_BASE_URL",
+        default_value = "http://127.0.0.1:50051"
+    )]
     pub public_base_url: String,
 
     /// Browser origins allowed to call grpc-web, comma separated.
-    #[arg(long, env = "CORS_ALLOWED_ORIGINS", value_delimiter = ',', default_value = "http://localhost:3000")]
+    #[arg(
+        long,
+        env = "CORS_ALLOWED_ORIGINS",
+        value_delimiter = ',',
+        default_value = "http://localhost:3000"
+    )]
     pub cors_allowed_origins: Vec<String>,
 
     /// HS256 shared secret for caller tokens.
@@ -88,7 +97,11 @@ pub struct Config {
     pub encryption_keys: Option<SecretString>,
 
     /// Where development secrets are generated when none are configured.
-    #[arg(long, env = "DEV_SECRETS_FILE", default_value = ".nextke-dev-secrets.json")]
+    #[arg(
+        long,
+        env = "DEV_SECRETS_FILE",
+        default_value = ".nextke-dev-secrets.json"
+    )]
     pub dev_secrets_file: PathBuf,
 
     /// Log format.
@@ -108,10 +121,18 @@ pub struct Config {
 #[derive(Clone, Debug, Args)]
 pub struct ProvidersConfig {
     /// LinkedIn's OAuth host.
-    #[arg(long, env = "LINKEDIN_OAUTH_BASE_URL", default_value = "https://www.linkedin.com")]
+    #[arg(
+        long,
+        env = "LINKEDIN_OAUTH_BASE_URL",
+        default_value = "https://www.linkedin.com"
+    )]
     pub linkedin_oauth_base_url: String,
     /// LinkedIn's API host.
-    #[arg(long, env = "LINKEDIN_API_BASE_URL", default_value = "https://api.linkedin.com")]
+    #[arg(
+        long,
+        env = "LINKEDIN_API_BASE_URL",
+        default_value = "https://api.linkedin.com"
+    )]
     pub linkedin_api_base_url: String,
     /// LinkedIn OAuth client id.
     #[arg(long, env = "LINKEDIN_CLIENT_ID", default_value = "")]
@@ -121,13 +142,25 @@ pub struct ProvidersConfig {
     pub linkedin_client_secret: Option<SecretString>,
 
     /// Google's OAuth authorization host.
-    #[arg(long, env = "GOOGLE_OAUTH_BASE_URL", default_value = "https://accounts.google.com")]
+    #[arg(
+        long,
+        env = "GOOGLE_OAUTH_BASE_URL",
+        default_value = "https://accounts.google.com"
+    )]
     pub google_oauth_base_url: String,
     /// Google's OAuth token host.
-    #[arg(long, env = "GOOGLE_TOKEN_BASE_URL", default_value = "https://oauth2.googleapis.com")]
+    #[arg(
+        long,
+        env = "GOOGLE_TOKEN_BASE_URL",
+        default_value = "https://oauth2.googleapis.com"
+    )]
     pub google_token_base_url: String,
     /// Google's API host.
-    #[arg(long, env = "GOOGLE_API_BASE_URL", default_value = "https://www.googleapis.com")]
+    #[arg(
+        long,
+        env = "GOOGLE_API_BASE_URL",
+        default_value = "https://www.googleapis.com"
+    )]
     pub google_api_base_url: String,
     /// Google OAuth client id.
     #[arg(long, env = "GOOGLE_CLIENT_ID", default_value = "")]
@@ -137,13 +170,21 @@ pub struct ProvidersConfig {
     pub google_client_secret: Option<SecretString>,
 
     /// Microsoft identity platform host.
-    #[arg(long, env = "MICROSOFT_OAUTH_BASE_URL", default_value = "https://login.microsoftonline.com")]
+    #[arg(
+        long,
+        env = "MICROSOFT_OAUTH_BASE_URL",
+        default_value = "https://login.microsoftonline.com"
+    )]
     pub microsoft_oauth_base_url: String,
     /// Microsoft tenant in the OAuth paths (`common` for any account).
     #[arg(long, env = "MICROSOFT_TENANT", default_value = "common")]
     pub microsoft_tenant: String,
     /// Microsoft Graph host.
-    #[arg(long, env = "MICROSOFT_API_BASE_URL", default_value = "https://graph.microsoft.com")]
+    #[arg(
+        long,
+        env = "MICROSOFT_API_BASE_URL",
+        default_value = "https://graph.microsoft.com"
+    )]
     pub microsoft_api_base_url: String,
     /// Microsoft OAuth client id.
     #[arg(long, env = "MICROSOFT_CLIENT_ID", default_value = "")]

@@ -53,7 +53,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Sandbox { listen } => {
             sandbox::run(
                 sandbox::SandboxRunConfig {
-                    listen,
+                    oauth_addr: listen,
                     ..Default::default()
                 },
                 shutdown_signal(),

@@ -27,7 +27,10 @@ impl Application {
     }
 
     /// Builds everything on an already-bound listener (tests bind port 0).
-    pub async fn build_with_listener(config: Config, listener: TcpListener) -> anyhow::Result<Self> {
+    pub async fn build_with_listener(
+        config: Config,
+        listener: TcpListener,
+    ) -> anyhow::Result<Self> {
         let ctx = Arc::new(build_context(config).await?);
         let router = build_router(ctx.clone()).await?;
         Ok(Self {
@@ -52,12 +55,12 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        tracing::info!(addr = ?self.listener.local_addr().ok(), "serving grpc, grpc-web and http");
         let listener = self.listener.tap_io(|tcp| {
             if let Err(err) = tcp.set_nodelay(true) {
                 tracing::debug!(error = %err, "could not set tcp nodelay");
             }
         });
-        tracing::info!(addr = ?listener.local_addr().ok(), "serving grpc, grpc-web and http");
         axum::serve(listener, self.router)
             .with_graceful_shutdown(shutdown)
             .await

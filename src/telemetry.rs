@@ -10,7 +10,9 @@ pub fn init(format: LogFormat) {
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn,h2=warn,hyper=warn"));
     let registry = tracing_subscriber::registry().with(filter);
     let result = match format {
-        LogFormat::Json => registry.with(fmt::layer().json().with_current_span(false)).try_init(),
+        LogFormat::Json => registry
+            .with(fmt::layer().json().with_current_span(false))
+            .try_init(),
         LogFormat::Pretty => registry.with(fmt::layer().compact()).try_init(),
     };
     // a second init (tests) keeps the first subscriber

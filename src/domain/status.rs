@@ -29,7 +29,10 @@ pub struct ConnectionOverview {
 }
 
 /// Every connection the caller owns or administers.
-pub async fn overview(db: &impl ConnectionTrait, caller: &Identity) -> Result<Vec<ConnectionOverview>> {
+pub async fn overview(
+    db: &impl ConnectionTrait,
+    caller: &Identity,
+) -> Result<Vec<ConnectionOverview>> {
     let admin_orgs: Vec<String> = caller.admin_org_ids().map(str::to_owned).collect();
     let rows = credentials::list_visible(db, &caller.user_id, &admin_orgs).await?;
     let now = Utc::now();

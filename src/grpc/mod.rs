@@ -11,11 +11,7 @@ mod status;
 use std::{convert::Infallible, sync::Arc};
 
 use axum::Router;
-use tonic::{
-    body::Body,
-    server::NamedService,
-    service::interceptor::InterceptedService,
-};
+use tonic::{body::Body, server::NamedService, service::interceptor::InterceptedService};
 use tower::{Service, ServiceExt};
 
 use crate::{
@@ -39,7 +35,9 @@ pub async fn router(ctx: Arc<AppContext>) -> anyhow::Result<Router> {
     health
         .set_serving::<IntegrationServiceServer<IntegrationApi>>()
         .await;
-    health.set_serving::<CalendarServiceServer<CalendarApi>>().await;
+    health
+        .set_serving::<CalendarServiceServer<CalendarApi>>()
+        .await;
     health.set_serving::<AtsServiceServer<AtsApi>>().await;
 
     let reflection_v1 = tonic_reflection::server::Builder::configure()
@@ -61,8 +59,14 @@ pub async fn router(ctx: Arc<AppContext>) -> anyhow::Result<Router> {
     let router = add(router, health_service);
     let router = add(router, reflection_v1);
     let router = add(router, reflection_v1alpha);
-    let router = add(router, InterceptedService::new(integration, authenticate.clone()));
-    let router = add(router, InterceptedService::new(calendar, authenticate.clone()));
+    let router = add(
+        router,
+        InterceptedService::new(integration, authenticate.clone()),
+    );
+    let router = add(
+        router,
+        InterceptedService::new(calendar, authenticate.clone()),
+    );
     let router = add(router, InterceptedService::new(ats, authenticate));
     Ok(router)
 }
@@ -70,7 +74,12 @@ pub async fn router(ctx: Arc<AppContext>) -> anyhow::Result<Router> {
 /// Mounts one gRPC service at `/{package.Service}/*`, as tonic's own `Routes` does.
 fn add<S>(router: Router, svc: S) -> Router
 where
-    S: Service<http::Request<Body>, Error = Infallible> + NamedService + Clone + Send + Sync + 'static,
+    S: Service<http::Request<Body>, Error = Infallible>
+        + NamedService
+        + Clone
+        + Send
+        + Sync
+        + 'static,
     S::Response: axum::response::IntoResponse,
     S::Future: Send + 'static,
 {

@@ -135,25 +135,52 @@ impl OAuthCore {
                         "connection changed during refresh".to_owned(),
                     ));
                 }
-                self.record_refresh(&txn, &row, provider, ActivityStatus::Success, started, "token refreshed".to_owned())
-                    .await?;
+                self.record_refresh(
+                    &txn,
+                    &row,
+                    provider,
+                    ActivityStatus::Success,
+                    started,
+                    "token refreshed".to_owned(),
+                )
+                .await?;
                 txn.commit().await?;
                 Ok(tokens.access_token)
             }
             Err(err) if err.needs_reauth() => {
                 self.mark_needs_reauth(&txn, &row.id, "the provider refused the refresh token")
                     .await?;
-                self.record_refresh(&txn, &row, provider, ActivityStatus::Failure, started, "refresh refused (invalid_grant): reconnect needed".to_owned())
-                    .await?;
+                self.record_refresh(
+                    &txn,
+                    &row,
+                    provider,
+                    ActivityStatus::Failure,
+                    started,
+                    "refresh refused (invalid_grant): reconnect needed".to_owned(),
+                )
+                .await?;
                 txn.commit().await?;
                 Err(err)
             }
             Err(err) => {
                 txn.rollback().await?;
                 let message = format!("refresh failed: {}", err.code());
-                credentials::set_state(&self.db, &row.id, ConnectionState::Connected.as_str(), Some(&message)).await?;
-                self.record_refresh(&self.db, &row, provider, ActivityStatus::Failure, started, message)
-                    .await?;
+                credentials::set_state(
+                    &self.db,
+                    &row.id,
+                    ConnectionState::Connected.as_str(),
+                    Some(&message),
+                )
+                .await?;
+                self.record_refresh(
+                    &self.db,
+                    &row,
+                    provider,
+                    ActivityStatus::Failure,
+                    started,
+                    message,
+                )
+                .await?;
                 Err(err)
             }
         }

@@ -20,10 +20,9 @@ impl OAuthCore {
             }
             let mut progressed = false;
             for row in &rows {
-                let access = self.keyring.rewrap(
-                    &row.access_token,
-                    &aad(&row.id, &row.owner, "access_token"),
-                )?;
+                let access = self
+                    .keyring
+                    .rewrap(&row.access_token, &aad(&row.id, &row.owner, "access_token"))?;
                 let refresh = row
                     .refresh_token
                     .as_ref()

@@ -17,8 +17,8 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    endpoints::ClientAuth, flow::PendingFlow, transport::OAuthTransport, OAuthCore,
-    OAuthEndpoints, OAuthError,
+    endpoints::ClientAuth, flow::PendingFlow, transport::OAuthTransport, OAuthCore, OAuthEndpoints,
+    OAuthError,
 };
 use crate::{
     crypto::{Aad, Keyring},
@@ -331,7 +331,10 @@ impl OAuthCore {
     }
 
     /// Opens a connection's refresh token, if it has one.
-    pub(super) fn open_refresh(&self, row: &Credential) -> Result<Option<SecretString>, OAuthError> {
+    pub(super) fn open_refresh(
+        &self,
+        row: &Credential,
+    ) -> Result<Option<SecretString>, OAuthError> {
         row.refresh_token
             .as_ref()
             .map(|sealed| {

@@ -25,8 +25,8 @@ impl<'c> AsyncHttpClient<'c> for OAuthTransport<'_> {
             let (parts, body) = request.into_parts();
             // Token requests change state at the provider (a code is single use,
             // a refresh token may rotate): never repeat one that may have arrived.
-            let mut call = ProviderCall::non_idempotent(self.provider, self.operation)
-                .passing_client_errors();
+            let mut call =
+                ProviderCall::non_idempotent(self.provider, self.operation).passing_client_errors();
             if let Some(key) = self.credential_key {
                 call = call.with_credential(key);
             }

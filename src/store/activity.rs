@@ -24,7 +24,10 @@ pub struct NewActivity<'a> {
 }
 
 /// Writes one row; works inside a transaction too.
-pub async fn insert(db: &impl ConnectionTrait, row: NewActivity<'_>) -> Result<String, sea_orm::DbErr> {
+pub async fn insert(
+    db: &impl ConnectionTrait,
+    row: NewActivity<'_>,
+) -> Result<String, sea_orm::DbErr> {
     let id = uuid::Uuid::now_v7().to_string();
     let model = logs::ActiveModel {
         id: Set(id.clone()),

@@ -2,9 +2,8 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    sea_query::LockType,
-    ActiveValue::Set,
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect,
+    sea_query::LockType, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait,
+    QueryFilter, QuerySelect,
 };
 
 use super::entities::oauth_credentials::{self as creds, Entity as Creds};
@@ -22,7 +21,10 @@ pub fn org_owner(org_id: &str) -> String {
 }
 
 /// One connection by id.
-pub async fn find(db: &impl ConnectionTrait, id: &str) -> Result<Option<Credential>, sea_orm::DbErr> {
+pub async fn find(
+    db: &impl ConnectionTrait,
+    id: &str,
+) -> Result<Option<Credential>, sea_orm::DbErr> {
     Creds::find_by_id(id.to_owned()).one(db).await
 }
 
@@ -96,7 +98,9 @@ pub async fn update_tokens(
         token_expires_at: Set(update.token_expires_at),
         key_id: Set(update.key_id),
         token_version: Set(expected_version + 1),
-        state: Set(crate::domain::types::ConnectionState::Connected.as_str().to_owned()),
+        state: Set(crate::domain::types::ConnectionState::Connected
+            .as_str()
+            .to_owned()),
         last_success_at: Set(Some(now)),
         last_error: Set(None),
         updated_at: Set(now),
@@ -148,7 +152,11 @@ pub async fn set_state(
 
 /// Deletes a connection and its tokens.
 pub async fn delete(db: &impl ConnectionTrait, id: &str) -> Result<bool, sea_orm::DbErr> {
-    Ok(Creds::delete_by_id(id.to_owned()).exec(db).await?.rows_affected == 1)
+    Ok(Creds::delete_by_id(id.to_owned())
+        .exec(db)
+        .await?
+        .rows_affected
+        == 1)
 }
 
 /// Rows whose tokens are sealed with another key than `primary_kid`, a batch at a time.
@@ -188,7 +196,10 @@ pub async fn replace_sealed(
 }
 
 /// Forgets a connection's refresh token (a reconnect that issued none).
-pub async fn clear_refresh_token(db: &impl ConnectionTrait, id: &str) -> Result<(), sea_orm::DbErr> {
+pub async fn clear_refresh_token(
+    db: &impl ConnectionTrait,
+    id: &str,
+) -> Result<(), sea_orm::DbErr> {
     let active = creds::ActiveModel {
         refresh_token: Set(None),
         refresh_token_expires_at: Set(None),

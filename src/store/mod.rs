@@ -11,7 +11,10 @@ use migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection};
 
 /// Opens the pool. SQLite files are created on first use and run in WAL mode.
-pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnection, sea_orm::DbErr> {
+pub async fn connect(
+    url: &str,
+    max_connections: u32,
+) -> Result<DatabaseConnection, sea_orm::DbErr> {
     let mut options = ConnectOptions::new(url.to_owned());
     options
         .max_connections(max_connections)

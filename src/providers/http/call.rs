@@ -23,6 +23,10 @@ pub struct ProviderCall<'a> {
     /// retried only when the request certainly did not reach the server, or on
     /// 429/503 with `Retry-After`.
     pub idempotent: bool,
+    /// Hand 4xx answers that are not worth retrying back as responses instead
+    /// of errors, for protocols whose error bodies the caller parses itself
+    /// (OAuth token endpoints answer `invalid_grant` in a 400 body).
+    pub pass_client_errors: bool,
 }
 
 impl<'a> ProviderCall<'a> {
@@ -33,6 +37,7 @@ impl<'a> ProviderCall<'a> {
             operation,
             credential_key: None,
             idempotent: true,
+            pass_client_errors: false,
         }
     }
 
@@ -41,6 +46,15 @@ impl<'a> ProviderCall<'a> {
         Self {
             idempotent: false,
             ..Self::idempotent(provider, operation)
+        }
+    }
+
+    /// The same call, answering non-retryable 4xx as a response (see
+    /// [`ProviderCall::pass_client_errors`]).
+    pub fn passing_client_errors(self) -> Self {
+        Self {
+            pass_client_errors: true,
+            ..self
         }
     }
 

@@ -256,6 +256,15 @@ impl OutboundHttp {
         }
         let retry_after = retry_after_header(&headers);
         let err = classify_status(provider, status, &body, retry_after);
+        if call.pass_client_errors
+            && matches!(
+                err,
+                ProviderError::Permanent { .. } | ProviderError::Reauth { .. }
+            )
+        {
+            permit.record(false, Instant::now());
+            return Ok((status, headers, body));
+        }
         if let (StatusCode::TOO_MANY_REQUESTS, Some(delay)) = (status, retry_after) {
             budget.pause(call.credential_key, delay);
         }
