@@ -359,6 +359,18 @@ async fn bad_client_authentication_is_401_invalid_client() {
         (401, Some("invalid_client"))
     );
 
+    // A confidential client cannot pass as a public one.
+    let (status, body) = f
+        .token(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", "sandbox-client"),
+        ])
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("invalid_client"))
+    );
+
     let resp = f
         .http
         .post(f.sb.url("/token"))
