@@ -91,8 +91,10 @@ pub async fn build_context(config: Config) -> anyhow::Result<AppContext> {
 pub async fn build_router(ctx: Arc<AppContext>) -> anyhow::Result<Router> {
     let grpc = grpc::router(ctx.clone())
         .await?
-        .layer(GrpcWebLayer::new())
-        .layer(http::observe::cors(&ctx.config.cors_allowed_origins));
+        // route_layer: only gRPC paths get grpc-web and CORS, so plain HTTP
+        // to unknown paths is a 404, not grpc-web's 400
+        .route_layer(GrpcWebLayer::new())
+        .route_layer(http::observe::cors(&ctx.config.cors_allowed_origins));
     Ok(http::router(ctx.clone())
         .merge(grpc)
         .layer(middleware::from_fn_with_state(

@@ -1,0 +1,272 @@
+//! `ListActivity`: filters, time range and pagination.
+
+use std::time::Duration;
+
+use nextke_integrations::{
+    domain::{
+        activity::{record, ActivityEvent},
+        types::{ActivityStatus, Provider},
+    },
+    proto::{self, ListActivityRequest},
+};
+
+use crate::{
+    db_tests,
+    helpers::{authed, spawn_app, token, Backend, TestApp},
+};
+
+pub async fn seed(
+    app: &TestApp,
+    provider: Provider,
+    activity: &str,
+    status: ActivityStatus,
+    user: Option<&str>,
+    org: Option<&str>,
+) {
+    record(
+        &app.ctx.db,
+        ActivityEvent {
+            provider,
+            activity,
+            status,
+            duration: Duration::from_millis(12),
+            message: format!("{activity} {}", status.as_str()),
+            user_id: user,
+            organization_id: org,
+            connection_id: None,
+        },
+    )
+    .await
+    .expect("record activity");
+}
+
+async fn filters_and_pages_newest_first(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let user = Some("user-a");
+    seed(
+        &app,
+        Provider::LinkedIn,
+        "profile.sync",
+        ActivityStatus::Success,
+        user,
+        None,
+    )
+    .await;
+    seed(
+        &app,
+        Provider::LinkedIn,
+        "profile.sync",
+        ActivityStatus::Failure,
+        user,
+        None,
+    )
+    .await;
+    seed(
+        &app,
+        Provider::Google,
+        "event.create",
+        ActivityStatus::Success,
+        user,
+        None,
+    )
+    .await;
+    seed(
+        &app,
+        Provider::Microsoft,
+        "event.create",
+        ActivityStatus::Success,
+        user,
+        None,
+    )
+    .await;
+    seed(
+        &app,
+        Provider::LinkedIn,
+        "token.refresh",
+        ActivityStatus::Success,
+        user,
+        None,
+    )
+    .await;
+    let token = token("user-a", &[]);
+    let mut client = app.integration().await;
+
+    let all = client
+        .list_activity(authed(ListActivityRequest::default(), &token))
+        .await
+        .expect("list")
+        .into_inner();
+    assert_eq!(all.activities.len(), 5);
+    assert_eq!(all.activities[0].activity, "token.refresh", "newest first");
+    assert_eq!(all.activities[0].duration_ms, 12);
+
+    let linkedin = client
+        .list_activity(authed(
+            ListActivityRequest {
+                provider: proto::Provider::Linkedin.into(),
+                ..Default::default()
+            },
+            &token,
+        ))
+        .await
+        .expect("list")
+        .into_inner();
+    assert_eq!(linkedin.activities.len(), 3);
+
+    let failures = client
+        .list_activity(authed(
+            ListActivityRequest {
+                status: proto::ActivityStatus::Failure.into(),
+                ..Default::default()
+            },
+            &token,
+        ))
+        .await
+        .expect("list")
+        .into_inner();
+    assert_eq!(failures.activities.len(), 1);
+    assert_eq!(
+        failures.activities[0].status(),
+        proto::ActivityStatus::Failure
+    );
+
+    let calendar = client
+        .list_activity(authed(
+            ListActivityRequest {
+                integration_type: proto::IntegrationType::Calendar.into(),
+                ..Default::default()
+            },
+            &token,
+        ))
+        .await
+        .expect("list")
+        .into_inner();
+    assert_eq!(calendar.activities.len(), 2);
+
+    // pages of two: 2 + 2 + 1, no duplicates, then no token
+    let mut seen = Vec::new();
+    let mut page_token = String::new();
+    let mut pages = 0;
+    loop {
+        let page = client
+            .list_activity(authed(
+                ListActivityRequest {
+                    page_size: 2,
+                    page_token: page_token.clone(),
+                    ..Default::default()
+                },
+                &token,
+            ))
+            .await
+            .expect("page")
+            .into_inner();
+        pages += 1;
+        seen.extend(page.activities.into_iter().map(|a| a.id));
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        page_token = page.next_page_token;
+    }
+    assert_eq!(pages, 3);
+    let mut unique = seen.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), 5);
+
+    // a time range in the future holds nothing; one around now holds all
+    let now = chrono::Utc::now();
+    let ts = |t: chrono::DateTime<chrono::Utc>| prost_types::Timestamp {
+        seconds: t.timestamp(),
+        nanos: 0,
+    };
+    let future = client
+        .list_activity(authed(
+            ListActivityRequest {
+                start_time: Some(ts(now + chrono::Duration::hours(1))),
+                ..Default::default()
+            },
+            &token,
+        ))
+        .await
+        .expect("list")
+        .into_inner();
+    assert!(future.activities.is_empty());
+    let around = client
+        .list_activity(authed(
+            ListActivityRequest {
+                start_time: Some(ts(now - chrono::Duration::hours(1))),
+                end_time: Some(ts(now + chrono::Duration::hours(1))),
+                ..Default::default()
+            },
+            &token,
+        ))
+        .await
+        .expect("list")
+        .into_inner();
+    assert_eq!(around.activities.len(), 5);
+    app.stop().await;
+}
+
+async fn bad_arguments_name_their_field(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let token = token("user-a", &[]);
+    let mut client = app.integration().await;
+    let cases = [
+        (
+            ListActivityRequest {
+                page_size: 501,
+                ..Default::default()
+            },
+            "page_size",
+        ),
+        (
+            ListActivityRequest {
+                page_size: -1,
+                ..Default::default()
+            },
+            "page_size",
+        ),
+        (
+            ListActivityRequest {
+                page_token: "forged".to_owned(),
+                ..Default::default()
+            },
+            "page_token",
+        ),
+        (
+            ListActivityRequest {
+                provider: 99,
+                ..Default::default()
+            },
+            "provider",
+        ),
+        (
+            ListActivityRequest {
+                start_time: Some(prost_types::Timestamp {
+                    seconds: 2_000_000_000,
+                    nanos: 0,
+                }),
+                end_time: Some(prost_types::Timestamp {
+                    seconds: 1_000_000_000,
+                    nanos: 0,
+                }),
+                ..Default::default()
+            },
+            "start_time",
+        ),
+    ];
+    for (request, field) in cases {
+        let status = client
+            .list_activity(authed(request, &token))
+            .await
+            .expect_err("refused");
+        assert_eq!(status.code(), tonic::Code::InvalidArgument, "{field}");
+        assert!(status.message().contains(field), "{}", status.message());
+    }
+    app.stop().await;
+}
+
+db_tests!(
+    filters_and_pages_newest_first,
+    bad_arguments_name_their_field
+);

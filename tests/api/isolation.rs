@@ -1,0 +1,184 @@
+//! Nobody sees another user's or another organization's data.
+
+use nextke_integrations::{
+    domain::types::{ActivityStatus, Provider},
+    oauth::{ConnectionOwner, TokenSet},
+    proto::{GetIntegrationStatusRequest, ListActivityRequest},
+};
+use secrecy::SecretString;
+
+use crate::{
+    activity::seed,
+    db_tests,
+    helpers::{authed, spawn_app, token, Backend, TestApp},
+};
+
+async fn connect(app: &TestApp, provider: Provider, owner: ConnectionOwner) -> String {
+    let tokens = TokenSet {
+        access_token: SecretString::from(format!("access-{}", uuid::Uuid::new_v4())),
+        refresh_token: Some(SecretString::from("refresh".to_owned())),
+        expires_at: Some(chrono::Utc::now() + chrono::Duration::hours(1)),
+        refresh_expires_at: None,
+        scopes: None,
+    };
+    app.ctx
+        .oauth
+        .save_connection(provider, &owner, Some("acct"), &tokens, &[])
+        .await
+        .expect("save connection")
+}
+
+async fn users_and_organizations_see_only_their_own(backend: Backend) {
+    let app = spawn_app(backend).await;
+    seed(
+        &app,
+        Provider::LinkedIn,
+        "profile.sync",
+        ActivityStatus::Success,
+        Some("alice"),
+        None,
+    )
+    .await;
+    seed(
+        &app,
+        Provider::Greenhouse,
+        "jobs.sync",
+        ActivityStatus::Success,
+        Some("alice"),
+        Some("acme"),
+    )
+    .await;
+    seed(
+        &app,
+        Provider::Lever,
+        "jobs.sync",
+        ActivityStatus::Success,
+        None,
+        Some("acme"),
+    )
+    .await;
+    seed(
+        &app,
+        Provider::Lever,
+        "jobs.sync",
+        ActivityStatus::Success,
+        None,
+        Some("globex"),
+    )
+    .await;
+    connect(
+        &app,
+        Provider::LinkedIn,
+        ConnectionOwner::User {
+            user_id: "alice".into(),
+        },
+    )
+    .await;
+    connect(
+        &app,
+        Provider::Google,
+        ConnectionOwner::User {
+            user_id: "alice".into(),
+        },
+    )
+    .await;
+    connect(
+        &app,
+        Provider::Greenhouse,
+        ConnectionOwner::Organization {
+            org_id: "acme".into(),
+            user_id: "alice".into(),
+        },
+    )
+    .await;
+
+    let mut client = app.integration().await;
+    let alice = token("alice", &[("acme", "admin")]);
+    let bob = token("bob", &[("acme", "member")]);
+    let mallory = token("mallory", &[("globex", "admin")]);
+
+    // alice: her own rows plus acme's ATS rows
+    let list = client
+        .list_activity(authed(ListActivityRequest::default(), &alice))
+        .await
+        .expect("alice list")
+        .into_inner();
+    assert_eq!(list.activities.len(), 3);
+    assert!(list
+        .activities
+        .iter()
+        .all(|a| a.organization_id != "globex"));
+    let status = client
+        .get_integration_status(authed(GetIntegrationStatusRequest {}, &alice))
+        .await
+        .expect("alice status")
+        .into_inner();
+    assert_eq!(
+        (
+            status.linkedin.len(),
+            status.calendars.len(),
+            status.ats.len()
+        ),
+        (1, 1, 1)
+    );
+    assert_eq!(status.ats[0].organization_id, "acme");
+
+    // bob, a member of acme: nothing of alice's, no ATS connections
+    let list = client
+        .list_activity(authed(ListActivityRequest::default(), &bob))
+        .await
+        .expect("bob list")
+        .into_inner();
+    assert!(list.activities.is_empty());
+    let status = client
+        .get_integration_status(authed(GetIntegrationStatusRequest {}, &bob))
+        .await
+        .expect("bob status")
+        .into_inner();
+    assert!(status.linkedin.is_empty() && status.calendars.is_empty() && status.ats.is_empty());
+    let denied = client
+        .list_activity(authed(
+            ListActivityRequest {
+                organization_id: "acme".into(),
+                ..Default::default()
+            },
+            &bob,
+        ))
+        .await
+        .expect_err("member may not read org activity");
+    assert_eq!(denied.code(), tonic::Code::PermissionDenied);
+
+    // mallory, admin elsewhere: acme does not exist for her
+    let hidden = client
+        .list_activity(authed(
+            ListActivityRequest {
+                organization_id: "acme".into(),
+                ..Default::default()
+            },
+            &mallory,
+        ))
+        .await
+        .expect_err("other org");
+    assert_eq!(hidden.code(), tonic::Code::NotFound);
+    let own = client
+        .list_activity(authed(
+            ListActivityRequest {
+                organization_id: "globex".into(),
+                ..Default::default()
+            },
+            &mallory,
+        ))
+        .await
+        .expect("own org")
+        .into_inner();
+    assert_eq!(own.activities.len(), 1);
+    let status = client
+        .get_integration_status(authed(GetIntegrationStatusRequest {}, &mallory))
+        .await
+        .expect("mallory status")
+        .into_inner();
+    assert!(status.ats.is_empty());
+    app.stop().await;
+}
+
+db_tests!(users_and_organizations_see_only_their_own);

@@ -1,0 +1,17 @@
+//! The one integration-test binary: the real server on port 0 against a fresh
+//! database, sandbox providers on loopback, real gRPC and grpc-web clients.
+//!
+//! Every test in [`db_tests!`] runs twice, on SQLite and on PostgreSQL
+//! (`TEST_POSTGRES_URL`, default `postgres://postgres@127.0.0.1:5432/test`);
+//! a missing PostgreSQL fails those tests loudly.
+
+mod helpers;
+
+mod activity;
+mod auth;
+mod crypto;
+mod grpc;
+mod grpc_web;
+mod isolation;
+mod oauth;
+mod outbound;
