@@ -1,4 +1,4 @@
-//! The command line: `serve`, `migrate`, `token`, `sandbox`, `rewrap`.
+//! The command line: `serve`, `demo`, `migrate`, `token`, `sandbox`, `rewrap`.
 
 use std::time::Duration;
 
@@ -23,6 +23,8 @@ pub struct Cli {
 pub enum Command {
     /// Run the server (migrates the database first).
     Serve,
+    /// Run the server against sandbox providers on loopback, and print a token.
+    Demo,
     /// Apply database migrations and exit.
     Migrate,
     /// Print a development token signed with the configured key.

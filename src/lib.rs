@@ -15,13 +15,15 @@
 //! - [`store`]: SeaORM entities and queries; the schema lives in `migration/`.
 //! - [`auth`], [`crypto`], [`secrets`], [`dev_secrets`]: caller identity and
 //!   secrets at rest.
-//! - [`sandbox`]: simulated providers on loopback for tests, demos and benchmarks.
+//! - [`sandbox`]: simulated providers on loopback for tests, demos and benchmarks;
+//!   [`demo`] runs the whole service against them.
 
 pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod context;
 pub mod crypto;
+pub mod demo;
 pub mod dev_secrets;
 pub mod domain;
 pub mod error;

@@ -6,7 +6,7 @@ use clap::Parser;
 use nextke_integrations::{
     auth::{JwtSigner, OrgMembership, OrgRole},
     cli::{Cli, Command},
-    sandbox, secrets,
+    demo, sandbox, secrets,
     startup::{build_context, shutdown_signal, Application},
     store, telemetry,
 };
@@ -31,6 +31,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let app = Application::build(config).await?;
             app.run_until_stopped(shutdown_signal()).await?;
         }
+        Command::Demo => demo::run(config, shutdown_signal()).await?,
         Command::Migrate => {
             let db = store::connect(&config.database_url, 2).await?;
             store::migrate(&db).await?;
