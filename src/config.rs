@@ -115,6 +115,55 @@ pub struct Config {
     /// Outbound HTTP behaviour.
     #[command(flatten)]
     pub outbound: OutboundSettings,
+
+    /// Background workers and the scheduler.
+    #[command(flatten)]
+    pub jobs: JobsSettings,
+}
+
+/// The background engine: worker pools and periodic sweeps.
+#[derive(Clone, Debug, Args)]
+pub struct JobsSettings {
+    /// Run worker pools in this process.
+    #[arg(long, env = "WORKERS_ENABLED", default_value_t = true, action = clap::ArgAction::Set)]
+    pub workers_enabled: bool,
+    /// Fire the periodic schedules in this process (every replica may: ticks are enqueued once).
+    #[arg(long, env = "SCHEDULER_ENABLED", default_value_t = true, action = clap::ArgAction::Set)]
+    pub scheduler_enabled: bool,
+    /// Wait between claims when a queue is empty, in milliseconds.
+    #[arg(long, env = "JOB_POLL_INTERVAL_MS", default_value_t = 500)]
+    pub job_poll_interval_ms: u64,
+    /// Jobs of one kind running at once in one process.
+    #[arg(long, env = "JOB_CONCURRENCY", default_value_t = 4)]
+    pub job_concurrency: usize,
+    /// How long a claimed job's lease lasts without a heartbeat, in seconds.
+    #[arg(long, env = "JOB_LEASE_SECS", default_value_t = 60)]
+    pub job_lease_secs: u64,
+    /// How long shutdown waits for running jobs, in seconds.
+    #[arg(long, env = "JOB_SHUTDOWN_GRACE_SECS", default_value_t = 20)]
+    pub job_shutdown_grace_secs: u64,
+    /// How long completed jobs are kept, in hours.
+    #[arg(long, env = "JOB_RETENTION_HOURS", default_value_t = 72)]
+    pub job_retention_hours: u64,
+    /// Connections whose access token expires within this many minutes are refreshed.
+    #[arg(long, env = "TOKEN_REFRESH_WINDOW_MINS", default_value_t = 15)]
+    pub token_refresh_window_mins: u64,
+    /// When the token-refresh sweep runs (cron with seconds).
+    #[arg(long, env = "CRON_TOKEN_REFRESH", default_value = "0 */5 * * * *")]
+    pub cron_token_refresh: String,
+    /// When completed jobs, old ticks and expired OAuth states are pruned.
+    #[arg(long, env = "CRON_PRUNE", default_value = "0 17 * * * *")]
+    pub cron_prune: String,
+    /// When secrets sealed with an old key are re-sealed with the primary key.
+    #[arg(long, env = "CRON_REWRAP", default_value = "0 30 3 * * *")]
+    pub cron_rewrap: String,
+}
+
+impl JobsSettings {
+    /// Lease of a claimed job.
+    pub fn lease(&self) -> Duration {
+        Duration::from_secs(self.job_lease_secs.max(1))
+    }
 }
 
 /// Endpoints (real provider by default) and OAuth clients of every provider.

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use sea_orm::DatabaseConnection;
 
 use crate::{
-    auth::JwtVerifier, config::Config, crypto::Keyring, metrics::Metrics, oauth::OAuthCore,
-    providers::http::OutboundHttp,
+    auth::JwtVerifier, config::Config, crypto::Keyring, jobs::JobMetrics, metrics::Metrics,
+    oauth::OAuthCore, providers::http::OutboundHttp,
 };
 
 /// The shared state of one application instance.
@@ -21,6 +21,8 @@ pub struct AppContext {
     pub jwt: Arc<JwtVerifier>,
     /// This instance's metrics.
     pub metrics: Metrics,
+    /// The job queue's metric families (registered in `metrics`).
+    pub job_metrics: JobMetrics,
     /// The outbound HTTP client every provider call goes through.
     pub outbound: OutboundHttp,
     /// OAuth flows, token storage and refresh.

@@ -29,6 +29,7 @@ pub mod domain;
 pub mod error;
 pub mod grpc;
 pub mod http;
+pub mod jobs;
 pub mod metrics;
 pub mod oauth;
 pub mod providers;

@@ -1,15 +1,23 @@
 //! Building and running the application: one listener serving gRPC, grpc-web
 //! and the HTTP shim, stopped by a shutdown future.
 
-use std::{future::Future, sync::Arc};
+use std::{future::Future, sync::Arc, time::Duration};
 
 use axum::{middleware, serve::ListenerExt, Router};
 use tokio::net::TcpListener;
 use tonic_web::GrpcWebLayer;
 
 use crate::{
-    config::Config, context::AppContext, grpc, http, metrics::Metrics, oauth::OAuthCore,
-    providers::http::OutboundHttp, secrets, store,
+    config::Config,
+    context::AppContext,
+    grpc, http,
+    jobs::{
+        self, start_scheduler, JobMetrics, Registry, SchedulerHandle, WorkerConfig, WorkerPool,
+    },
+    metrics::Metrics,
+    oauth::OAuthCore,
+    providers::http::OutboundHttp,
+    secrets, store,
 };
 
 /// A built application, bound to its listener, not yet serving.
@@ -56,14 +64,66 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         tracing::info!(addr = ?self.listener.local_addr().ok(), "serving grpc, grpc-web and http");
+        let engine = match Engine::start(self.ctx.clone()).await {
+            Ok(engine) => engine,
+            Err(err) => return Err(std::io::Error::other(format!("{err:#}"))),
+        };
         let listener = self.listener.tap_io(|tcp| {
             if let Err(err) = tcp.set_nodelay(true) {
                 tracing::debug!(error = %err, "could not set tcp nodelay");
             }
         });
-        axum::serve(listener, self.router)
+        let served = axum::serve(listener, self.router)
             .with_graceful_shutdown(shutdown)
-            .await
+            .await;
+        engine.shutdown().await;
+        served
+    }
+}
+
+/// The background engine of one process: its worker pool and scheduler, each
+/// only when enabled.
+pub struct Engine {
+    pool: Option<WorkerPool>,
+    scheduler: Option<SchedulerHandle>,
+}
+
+impl Engine {
+    /// Starts the worker pool and the scheduler the configuration enables.
+    pub async fn start(ctx: Arc<AppContext>) -> anyhow::Result<Self> {
+        let settings = &ctx.config.jobs;
+        let scheduler = if settings.scheduler_enabled {
+            Some(start_scheduler(ctx.db.clone(), jobs::sweeps::schedules(&ctx.config)).await?)
+        } else {
+            None
+        };
+        let pool = settings.workers_enabled.then(|| {
+            let mut registry = Registry::new();
+            jobs::sweeps::register(&mut registry, ctx.clone());
+            WorkerPool::start(
+                ctx.db.clone(),
+                &registry,
+                WorkerConfig {
+                    poll_interval: Duration::from_millis(settings.job_poll_interval_ms.max(10)),
+                    shutdown_grace: Duration::from_secs(settings.job_shutdown_grace_secs),
+                    reap_interval: (settings.lease() / 2).max(Duration::from_secs(1)),
+                    ..WorkerConfig::default()
+                },
+                Some(ctx.job_metrics.clone()),
+                Some(ctx.outbound.clone()),
+            )
+        });
+        Ok(Self { pool, scheduler })
+    }
+
+    /// Stops the scheduler, then drains the worker pool.
+    pub async fn shutdown(self) {
+        if let Some(scheduler) = self.scheduler {
+            scheduler.shutdown().await;
+        }
+        if let Some(pool) = self.pool {
+            pool.shutdown().await;
+        }
     }
 }
 
@@ -73,6 +133,7 @@ pub async fn build_context(config: Config) -> anyhow::Result<AppContext> {
     let db = store::connect(&config.database_url, config.database_max_connections).await?;
     store::migrate(&db).await?;
     let metrics = Metrics::new();
+    let job_metrics = JobMetrics::new(&metrics);
     let outbound = OutboundHttp::new(secrets::outbound_config(&config), metrics.clone())?;
     let keyring = Arc::new(secrets.keyring);
     let oauth = OAuthCore::new(db.clone(), keyring.clone(), outbound.clone());
@@ -83,6 +144,7 @@ pub async fn build_context(config: Config) -> anyhow::Result<AppContext> {
         oauth,
         jwt: Arc::new(secrets.jwt),
         metrics,
+        job_metrics,
         outbound,
     })
 }

@@ -2,5 +2,6 @@
 //! stored, what happens next.
 
 pub mod activity;
+pub mod failed_jobs;
 pub mod status;
 pub mod types;

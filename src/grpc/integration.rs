@@ -10,7 +10,7 @@ use super::{
 };
 use crate::{
     context::AppContext,
-    domain::{activity, status},
+    domain::{activity, failed_jobs, status},
     proto::{self, integration_service_server::IntegrationService},
 };
 
@@ -70,6 +70,54 @@ impl IntegrationService for IntegrationApi {
             }
         }
         Ok(Response::new(response))
+    }
+
+    async fn list_failed_jobs(
+        &self,
+        request: Request<proto::ListFailedJobsRequest>,
+    ) -> Result<Response<proto::ListFailedJobsResponse>, Status> {
+        let identity = caller(&request)?;
+        let req = request.into_inner();
+        let page_size = u32::try_from(req.page_size)
+            .map_err(|_| Status::invalid_argument("invalid page_size: must not be negative"))?;
+        let page = failed_jobs::list(
+            &self.ctx.db,
+            &identity,
+            Some(req.kind.as_str()).filter(|k| !k.is_empty()),
+            page_size,
+            Some(req.page_token.as_str()).filter(|t| !t.is_empty()),
+        )
+        .await?;
+        Ok(Response::new(proto::ListFailedJobsResponse {
+            jobs: page.jobs.into_iter().map(job_to_proto).collect(),
+            next_page_token: page.next_page_token.unwrap_or_default(),
+        }))
+    }
+
+    async fn retry_failed_job(
+        &self,
+        request: Request<proto::RetryFailedJobRequest>,
+    ) -> Result<Response<proto::RetryFailedJobResponse>, Status> {
+        let identity = caller(&request)?;
+        let job = failed_jobs::retry(&self.ctx.db, &identity, request.into_inner().job_id).await?;
+        Ok(Response::new(proto::RetryFailedJobResponse {
+            job: Some(job_to_proto(job)),
+        }))
+    }
+}
+
+fn job_to_proto(job: crate::store::jobs::JobRow) -> proto::FailedJob {
+    proto::FailedJob {
+        id: job.id,
+        kind: job.kind,
+        state: job.state,
+        attempts: job.attempts,
+        max_attempts: job.max_attempts,
+        last_error: job.last_error.unwrap_or_default(),
+        organization_id: job.organization_id.unwrap_or_default(),
+        user_id: job.user_id.unwrap_or_default(),
+        created_at: Some(convert::timestamp(job.created_at)),
+        updated_at: Some(convert::timestamp(job.updated_at)),
     }
 }
 

@@ -48,6 +48,16 @@ fn join(base: &str, path: &str) -> String {
 }
 
 impl OAuthEndpoints {
+    /// The registration of `provider`, for the providers that use our OAuth client.
+    pub fn for_provider(config: &Config, provider: Provider) -> Option<Self> {
+        match provider {
+            Provider::LinkedIn => Some(Self::linkedin(config)),
+            Provider::Google => Some(Self::google(config)),
+            Provider::Microsoft => Some(Self::microsoft(config)),
+            _ => None,
+        }
+    }
+
     /// LinkedIn ("Sign In with LinkedIn using OpenID Connect"): client credentials in the body.
     pub fn linkedin(config: &Config) -> Self {
         let p = &config.providers;

@@ -26,6 +26,7 @@ pub use self::{
     endpoints::{ClientAuth, OAuthEndpoints},
     error::OAuthError,
     flow::{FlowRequest, PendingFlow, StartedFlow, STATE_TTL},
+    refresh::{RefreshWhen, REFRESH_MARGIN},
     tokens::{ConnectionOwner, TokenSet},
 };
 

@@ -31,9 +31,19 @@ use crate::{
 /// A token expiring within this margin is refreshed before use.
 pub const REFRESH_MARGIN: Duration = Duration::seconds(60);
 
-fn is_fresh(row: &Credential) -> bool {
+/// When a refresh is needed.
+#[derive(Clone, Copy, Debug)]
+pub enum RefreshWhen {
+    /// The stored access token expires within this margin.
+    ExpiringWithin(Duration),
+    /// The stored tokens are still at this version: the provider refused the
+    /// access token of that version (a 401), and nobody refreshed since.
+    VersionIs(i32),
+}
+
+fn is_fresh(row: &Credential, margin: Duration) -> bool {
     row.token_expires_at
-        .is_none_or(|expiry| expiry - Utc::now() > REFRESH_MARGIN)
+        .is_none_or(|expiry| expiry - Utc::now() > margin)
 }
 
 impl OAuthCore {
@@ -48,20 +58,24 @@ impl OAuthCore {
         if row.state == ConnectionState::NeedsReauth.as_str() {
             return Err(OAuthError::InvalidGrant);
         }
-        if is_fresh(&row) {
+        if is_fresh(&row, REFRESH_MARGIN) {
             return self.open_access(&row);
         }
-        self.refresh(endpoints, connection_id, None).await
+        self.refresh(
+            endpoints,
+            connection_id,
+            RefreshWhen::ExpiringWithin(REFRESH_MARGIN),
+        )
+        .await
     }
 
-    /// Refreshes the connection's tokens. With `None`, only if the stored token
-    /// is stale; with `Some(version)` (the version whose token the provider
-    /// just refused with a 401), only if nobody refreshed since.
+    /// Refreshes the connection's tokens when `when` says so, once however
+    /// many callers ask; returns the access token that is current afterwards.
     pub async fn refresh(
         &self,
         endpoints: &OAuthEndpoints,
         connection_id: &str,
-        seen_version: Option<i32>,
+        when: RefreshWhen,
     ) -> Result<SecretString, OAuthError> {
         let lock = self
             .refresh_locks
@@ -70,8 +84,7 @@ impl OAuthCore {
             .clone();
         let result = {
             let _guard = lock.lock().await;
-            self.refresh_locked(endpoints, connection_id, seen_version)
-                .await
+            self.refresh_locked(endpoints, connection_id, when).await
         };
         // the map holds one reference and we hold one: nobody else waits
         self.refresh_locks
@@ -83,17 +96,17 @@ impl OAuthCore {
         &self,
         endpoints: &OAuthEndpoints,
         connection_id: &str,
-        seen_version: Option<i32>,
+        when: RefreshWhen,
     ) -> Result<SecretString, OAuthError> {
         let txn = self.db.begin().await?;
         let row = credentials::find_for_update(&txn, connection_id)
             .await?
             .ok_or(OAuthError::UnknownConnection)?;
-        let someone_refreshed = match seen_version {
-            None => is_fresh(&row),
-            Some(seen) => row.token_version != seen,
+        let nothing_to_do = match when {
+            RefreshWhen::ExpiringWithin(margin) => is_fresh(&row, margin),
+            RefreshWhen::VersionIs(seen) => row.token_version != seen,
         };
-        if someone_refreshed {
+        if nothing_to_do {
             txn.commit().await?;
             return self.open_access(&row);
         }

@@ -230,3 +230,18 @@ pub async fn set_account(
         .await?;
     Ok(())
 }
+
+/// Connected rows with a refresh token whose access token expires before `before`.
+pub async fn expiring_refreshable(
+    db: &impl ConnectionTrait,
+    before: DateTime<Utc>,
+    limit: u64,
+) -> Result<Vec<Credential>, sea_orm::DbErr> {
+    Creds::find()
+        .filter(creds::Column::State.eq(crate::domain::types::ConnectionState::Connected.as_str()))
+        .filter(creds::Column::RefreshToken.is_not_null())
+        .filter(creds::Column::TokenExpiresAt.lt(before))
+        .limit(limit)
+        .all(db)
+        .await
+}

@@ -3,6 +3,7 @@
 pub mod activity;
 pub mod credentials;
 pub mod entities;
+pub mod jobs;
 pub mod oauth_states;
 
 use std::time::Duration;

@@ -1,5 +1,7 @@
 //! SeaORM entities, one per table, matching `migration/`.
 
 pub mod integration_activity_logs;
+pub mod jobs;
 pub mod oauth_credentials;
 pub mod oauth_states;
+pub mod scheduler_ticks;

@@ -1,0 +1,104 @@
+//! Dead jobs for operators: who may see and retry them.
+
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+use chrono::Utc;
+use sea_orm::ConnectionTrait;
+
+use crate::{
+    auth::Identity,
+    domain::activity::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE},
+    error::{AppError, Result},
+    store::jobs::{self as store, DeadScope, JobRow, Retried},
+};
+
+/// One page of dead jobs.
+pub struct FailedJobsPage {
+    pub jobs: Vec<JobRow>,
+    pub next_page_token: Option<String>,
+}
+
+/// Platform services see every dead job; organization admins see their
+/// organizations'; anyone else may not look.
+fn scope(caller: &Identity) -> Result<(bool, Vec<String>)> {
+    if caller.service {
+        return Ok((true, Vec::new()));
+    }
+    let orgs: Vec<String> = caller.admin_org_ids().map(str::to_owned).collect();
+    if orgs.is_empty() {
+        return Err(AppError::PermissionDenied(
+            "failed jobs are visible to platform services and organization admins".to_owned(),
+        ));
+    }
+    Ok((false, orgs))
+}
+
+/// Dead jobs the caller may see, newest first.
+pub async fn list(
+    db: &impl ConnectionTrait,
+    caller: &Identity,
+    kind: Option<&str>,
+    page_size: u32,
+    page_token: Option<&str>,
+) -> Result<FailedJobsPage> {
+    let (all, orgs) = scope(caller)?;
+    let page_size = match page_size {
+        0 => DEFAULT_PAGE_SIZE,
+        n if n > MAX_PAGE_SIZE => {
+            return Err(AppError::invalid(
+                "page_size",
+                format!("must be at most {MAX_PAGE_SIZE}"),
+            ))
+        }
+        n => n,
+    };
+    let before_id = page_token.map(decode_token).transpose()?;
+    let scope = if all {
+        DeadScope::All
+    } else {
+        DeadScope::Organizations(&orgs)
+    };
+    let mut jobs = store::list_dead(db, scope, kind, before_id, u64::from(page_size) + 1).await?;
+    let next_page_token = if jobs.len() > page_size as usize {
+        jobs.truncate(page_size as usize);
+        jobs.last().map(|j| encode_token(j.id))
+    } else {
+        None
+    };
+    Ok(FailedJobsPage {
+        jobs,
+        next_page_token,
+    })
+}
+
+/// Makes a dead job the caller may see pending again.
+pub async fn retry(db: &impl ConnectionTrait, caller: &Identity, job_id: i64) -> Result<JobRow> {
+    if job_id <= 0 {
+        return Err(AppError::invalid("job_id", "must be a positive job id"));
+    }
+    let (all, orgs) = scope(caller)?;
+    let scope = if all {
+        DeadScope::All
+    } else {
+        DeadScope::Organizations(&orgs)
+    };
+    match store::retry_dead(db, job_id, scope, Utc::now()).await? {
+        Retried::Requeued => store::find(db, job_id)
+            .await?
+            .ok_or(AppError::NotFound("failed job")),
+        Retried::NotFound => Err(AppError::NotFound("failed job")),
+        Retried::Duplicate => Err(AppError::AlreadyExists("a pending job with the same key")),
+    }
+}
+
+fn encode_token(id: i64) -> String {
+    URL_SAFE_NO_PAD.encode(format!("j1:{id}"))
+}
+
+fn decode_token(token: &str) -> Result<i64> {
+    let bad = || AppError::invalid("page_token", "not a token from a previous page");
+    let raw = URL_SAFE_NO_PAD.decode(token).map_err(|_| bad())?;
+    let text = String::from_utf8(raw).map_err(|_| bad())?;
+    text.strip_prefix("j1:")
+        .and_then(|id| id.parse().ok())
+        .ok_or_else(bad)
+}

@@ -1,0 +1,83 @@
+//! What a job kind implements, and how its failures are classified.
+
+use std::time::Duration;
+
+use crate::{oauth::OAuthError, providers::http::ProviderError};
+
+/// A claimed job, as its handler sees it.
+#[derive(Clone, Debug)]
+pub struct Job {
+    pub id: i64,
+    pub kind: String,
+    pub payload: serde_json::Value,
+    /// 1 on the first run.
+    pub attempt: i32,
+    pub max_attempts: i32,
+    pub user_id: Option<String>,
+    pub organization_id: Option<String>,
+}
+
+impl Job {
+    /// The payload as a typed value.
+    pub fn payload<T: serde::de::DeserializeOwned>(&self) -> Result<T, JobError> {
+        serde_json::from_value(self.payload.clone())
+            .map_err(|err| JobError::Fatal(format!("bad payload for {}: {err}", self.kind)))
+    }
+}
+
+/// Why a run did not succeed, and what to do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    /// Worth another attempt after the kind's backoff.
+    #[error("{0}")]
+    Retry(String),
+    /// Worth another attempt, not before this long.
+    #[error("{1}")]
+    RetryAfter(Duration, String),
+    /// The provider is unavailable (circuit open, rate budget spent): run
+    /// again after this long without spending an attempt.
+    #[error("{1}")]
+    Delay(Duration, String),
+    /// Retrying cannot help: the job is dead at once.
+    #[error("{0}")]
+    Fatal(String),
+}
+
+impl From<ProviderError> for JobError {
+    fn from(err: ProviderError) -> Self {
+        let message = err.to_string();
+        match &err {
+            ProviderError::CircuitOpen { retry_in, .. }
+            | ProviderError::RateLimited { retry_in, .. } => JobError::Delay(*retry_in, message),
+            _ if err.is_retryable() => match err.retry_after() {
+                Some(wait) => JobError::RetryAfter(wait, message),
+                None => JobError::Retry(message),
+            },
+            _ => JobError::Fatal(message),
+        }
+    }
+}
+
+impl From<OAuthError> for JobError {
+    fn from(err: OAuthError) -> Self {
+        match err {
+            OAuthError::Provider(provider) => provider.into(),
+            OAuthError::Db(db) => JobError::Retry(format!("database: {db}")),
+            other => JobError::Fatal(other.to_string()),
+        }
+    }
+}
+
+impl From<sea_orm::DbErr> for JobError {
+    fn from(err: sea_orm::DbErr) -> Self {
+        JobError::Retry(format!("database: {err}"))
+    }
+}
+
+/// The code of one job kind. Handlers must be idempotent: a job whose worker
+/// died runs again.
+#[async_trait::async_trait]
+pub trait JobHandler: Send + Sync + 'static {
+    /// Runs one job.
+    async fn run(&self, job: &Job) -> Result<(), JobError>;
+}

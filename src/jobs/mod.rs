@@ -1,0 +1,29 @@
+//! The background engine: a durable queue in the database, worker pools that
+//! claim from it, and a scheduler that decides when periodic sweeps are due.
+//!
+//! Layout: `queue` (enqueue, also inside a domain transaction: the outbox),
+//! `handler` (what a job kind implements and how its errors are classified),
+//! `registry` (kinds, their settings and handlers), `worker` (claiming,
+//! running, completing, leases, graceful shutdown), `scheduler` (cron ticks,
+//! once across replicas), `sweeps` (the built-in periodic work), `metrics`.
+//!
+//! A job runs at least once and, because handlers are idempotent, takes effect
+//! once: a worker that dies loses its lease and the job runs again; a finished
+//! job is completed only by the worker still holding its lease.
+
+mod handler;
+mod metrics;
+mod queue;
+mod registry;
+mod scheduler;
+pub mod sweeps;
+mod worker;
+
+pub use self::{
+    handler::{Job, JobError, JobHandler},
+    metrics::JobMetrics,
+    queue::{enqueue, NewJob},
+    registry::{KindSettings, Registry},
+    scheduler::{start_scheduler, Schedule, SchedulerHandle},
+    worker::{WorkerConfig, WorkerPool},
+};

@@ -1,0 +1,69 @@
+//! Job kinds: their handlers and how they run.
+
+use std::{collections::BTreeMap, sync::Arc, time::Duration};
+
+use super::JobHandler;
+
+/// How the jobs of one kind are run.
+#[derive(Clone, Debug)]
+pub struct KindSettings {
+    /// Jobs of this kind running at once in one process.
+    pub concurrency: usize,
+    /// First retry delay; doubles with every attempt (with jitter).
+    pub base_backoff: Duration,
+    /// Largest retry delay.
+    pub max_backoff: Duration,
+    /// How long a claim lasts without a heartbeat.
+    pub lease: Duration,
+    /// A provider whose open circuit delays this kind's jobs before they run.
+    pub provider: Option<String>,
+}
+
+impl Default for KindSettings {
+    fn default() -> Self {
+        Self {
+            concurrency: 4,
+            base_backoff: Duration::from_secs(5),
+            max_backoff: Duration::from_secs(3600),
+            lease: Duration::from_secs(60),
+            provider: None,
+        }
+    }
+}
+
+/// Every kind a worker pool runs.
+#[derive(Clone, Default)]
+pub struct Registry {
+    kinds: BTreeMap<String, (KindSettings, Arc<dyn JobHandler>)>,
+}
+
+impl Registry {
+    /// An empty registry.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds (or replaces) a kind.
+    pub fn register(
+        &mut self,
+        kind: impl Into<String>,
+        settings: KindSettings,
+        handler: impl JobHandler,
+    ) -> &mut Self {
+        self.kinds
+            .insert(kind.into(), (settings, Arc::new(handler)));
+        self
+    }
+
+    /// The registered kinds with their settings and handlers.
+    pub fn kinds(&self) -> impl Iterator<Item = (&str, &KindSettings, &Arc<dyn JobHandler>)> {
+        self.kinds
+            .iter()
+            .map(|(kind, (settings, handler))| (kind.as_str(), settings, handler))
+    }
+
+    /// True when nothing is registered.
+    pub fn is_empty(&self) -> bool {
+        self.kinds.is_empty()
+    }
+}
