@@ -24,6 +24,6 @@ pub use self::{
     metrics::JobMetrics,
     queue::{enqueue, NewJob},
     registry::{KindSettings, Registry},
-    scheduler::{start_scheduler, Schedule, SchedulerHandle},
-    worker::{WorkerConfig, WorkerPool},
+    scheduler::{fire, start_scheduler, tick_of, Schedule, SchedulerHandle},
+    worker::{new_worker_id, retry_delay, WorkerConfig, WorkerPool},
 };

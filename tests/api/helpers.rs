@@ -115,6 +115,9 @@ pub fn test_config(database_url: &str) -> Config {
     config.encryption_keys = Some(spec);
     config.cors_allowed_origins = vec!["https://app.next.ke".to_owned()];
     config.outbound.outbound_timeout_ms = 5_000;
+    // background work only where a test starts it, so other tests stay exact
+    config.jobs.workers_enabled = false;
+    config.jobs.scheduler_enabled = false;
     let nowhere = "http://127.0.0.1:9".to_owned();
     let p = &mut config.providers;
     p.linkedin_oauth_base_url = nowhere.clone();
@@ -215,6 +218,13 @@ pub fn token(user: &str, orgs: &[(&str, &str)]) -> String {
         .collect();
     signer()
         .mint(user, &memberships, false, Duration::from_secs(3600))
+        .expect("mint")
+}
+
+/// A token of a platform service (`role: service`).
+pub fn service_token() -> String {
+    signer()
+        .mint("svc-ops", &[], true, Duration::from_secs(3600))
         .expect("mint")
 }
 

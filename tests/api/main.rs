@@ -13,5 +13,6 @@ mod crypto;
 mod grpc;
 mod grpc_web;
 mod isolation;
+mod jobs;
 mod oauth;
 mod outbound;
