@@ -16,8 +16,10 @@
 //! - [`auth`], [`crypto`], [`secrets`], [`dev_secrets`]: caller identity and
 //!   secrets at rest.
 //! - [`sandbox`]: simulated providers on loopback for tests, demos and benchmarks.
+//! - [`bench`]: the `bench` command measuring the performance targets.
 
 pub mod auth;
+pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod context;
