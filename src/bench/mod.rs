@@ -16,7 +16,7 @@ pub mod load;
 pub mod report;
 pub mod targets;
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use anyhow::Context;
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
@@ -33,13 +33,20 @@ use self::{
 use crate::{
     auth::{JwtSigner, OrgMembership, OrgRole},
     config::Config,
+    context::AppContext,
     crypto::Keyring,
     secrets,
+    store::credentials,
 };
 
 /// The PostgreSQL server used when neither `--postgres-url` nor a postgres
 /// `DATABASE_URL` is given.
 pub const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+
+/// The user the benchmark calls as.
+const CALLER_USER: &str = "bench-caller";
+/// The organization that user administers.
+const CALLER_ORG: &str = "bench-caller-org";
 
 /// Settings of `bench`.
 #[derive(Clone, Debug, Args)]
@@ -69,6 +76,10 @@ pub struct BenchArgs {
     /// Seconds the idle server rests after becoming ready before it is measured.
     #[arg(long, default_value_t = 2.0)]
     pub idle_settle: f64,
+    /// Also measure the parts of a status call on their own: the real server's
+    /// unauthenticated health check, the domain call without gRPC, token verification.
+    #[arg(long)]
+    pub breakdown: bool,
 }
 
 /// Runs the benchmark and prints its findings; a missed target is reported,
@@ -105,11 +116,10 @@ async fn run_on(args: &BenchArgs, base: Config, database_url: &str) -> anyhow::R
 
     let (real, ctx) = targets::start_real(config.clone()).await?;
     let caller = Caller {
-        user_id: "bench-caller".to_owned(),
-        org_id: "bench-caller-org".to_owned(),
+        user_id: CALLER_USER.to_owned(),
+        org_id: CALLER_ORG.to_owned(),
     };
     database::seed(&ctx.oauth, &caller, args.other_users).await?;
-    drop(ctx);
     let signer = JwtSigner::new(&secrets::jwt_config(&config)?)?;
     let token = signer.mint(
         &caller.user_id,
@@ -120,6 +130,15 @@ async fn run_on(args: &BenchArgs, base: Config, database_url: &str) -> anyhow::R
     let baseline = targets::start_baseline().await?;
 
     let measured = measure(args, baseline.port, real.port, &token).await;
+    let measured = match measured {
+        Ok(mut report) if args.breakdown => {
+            breakdown(args, real.port, ctx, &token).await.map(|rows| {
+                report.rows.extend(rows);
+                report
+            })
+        }
+        other => other,
+    };
     baseline.stop().await;
     real.stop().await;
     let mut report = measured?;
@@ -142,11 +161,7 @@ async fn measure(
     real_port: u16,
     token: &str,
 ) -> anyhow::Result<Report> {
-    let shape = Shape {
-        concurrency: args.concurrency,
-        warmup: Duration::from_secs_f64(args.warmup.max(0.0)),
-        duration: Duration::from_secs_f64(args.duration.max(0.1)),
-    };
+    let shape = shape(args);
     let health = Call::HealthCheck;
     let status = Call::integration_status(token)?;
     let baseline_channels = load::connect(baseline_port, args.connections).await?;
@@ -198,6 +213,63 @@ async fn measure(
         half_rate,
         idle_rss_mib: Err("not measured".to_owned()),
     })
+}
+
+/// Closed-loop runs of the parts of a status call on their own.
+async fn breakdown(
+    args: &BenchArgs,
+    real_port: u16,
+    ctx: Arc<AppContext>,
+    token: &str,
+) -> anyhow::Result<Vec<Row>> {
+    let shape = shape(args);
+    let channels = load::connect(real_port, args.connections).await?;
+    let identity = Arc::new(ctx.jwt.verify(token)?);
+    let parts = [
+        (
+            "real Health/Check (router, layers; no auth/db)",
+            Call::HealthCheck,
+        ),
+        (
+            "in-process status::overview (db, no grpc)",
+            Call::Overview {
+                ctx: ctx.clone(),
+                identity,
+            },
+        ),
+        (
+            "in-process raw sqlx, same rows (no orm)",
+            Call::RawQuery {
+                pool: ctx.db.get_postgres_connection_pool().clone(),
+                owners: Arc::from(vec![
+                    credentials::user_owner(CALLER_USER),
+                    credentials::org_owner(CALLER_ORG),
+                ]),
+            },
+        ),
+        (
+            "in-process jwt verify (no grpc, no db)",
+            Call::VerifyToken {
+                verifier: ctx.jwt.clone(),
+                token: Arc::from(token),
+            },
+        ),
+    ];
+    let mut rows = Vec::new();
+    for (name, call) in parts {
+        eprintln!("bench: breakdown: {name}");
+        let outcome = load::drive(&channels, &call, shape, Pace::Closed).await?;
+        rows.push(Row::new(name, &outcome));
+    }
+    Ok(rows)
+}
+
+fn shape(args: &BenchArgs) -> Shape {
+    Shape {
+        concurrency: args.concurrency,
+        warmup: Duration::from_secs_f64(args.warmup.max(0.0)),
+        duration: Duration::from_secs_f64(args.duration.max(0.1)),
+    }
 }
 
 /// One call on each connection before any load: the target answers, and the
