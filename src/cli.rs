@@ -1,10 +1,10 @@
-//! The command line: `serve`, `demo`, `migrate`, `token`, `sandbox`, `rewrap`.
+//! The command line: `serve`, `demo`, `migrate`, `token`, `sandbox`, `rewrap`, `bench`.
 
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
-use crate::config::Config;
+use crate::{bench::BenchArgs, config::Config};
 
 /// Next_KE Integrations: LinkedIn, calendar and ATS integrations behind gRPC.
 #[derive(Debug, Parser)]
@@ -50,6 +50,8 @@ pub enum Command {
     },
     /// Re-seal every stored secret with the primary encryption key.
     Rewrap,
+    /// Measure the performance targets against a baseline tonic server.
+    Bench(BenchArgs),
 }
 
 impl Command {

@@ -17,8 +17,10 @@
 //!   secrets at rest.
 //! - [`sandbox`]: simulated providers on loopback for tests, demos and benchmarks;
 //!   [`demo`] runs the whole service against them.
+//! - [`bench`]: the `bench` command measuring the performance targets.
 
 pub mod auth;
+pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod context;

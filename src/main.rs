@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use nextke_integrations::{
     auth::{JwtSigner, OrgMembership, OrgRole},
+    bench,
     cli::{Cli, Command},
     demo, sandbox, secrets,
     startup::{build_context, shutdown_signal, Application},
@@ -66,6 +67,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let moved = ctx.oauth.rewrap_all().await?;
             tracing::info!(rows = moved, "re-sealed with the primary key");
         }
+        Command::Bench(args) => bench::run(args, config).await?,
     }
     Ok(())
 }
