@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use sea_orm::DatabaseConnection;
 
+use crate::store::connection_cache::ConnectionCache;
 use crate::{
     auth::JwtVerifier, config::Config, crypto::Keyring, jobs::JobMetrics, metrics::Metrics,
     oauth::OAuthCore, providers::http::OutboundHttp,
@@ -25,6 +26,8 @@ pub struct AppContext {
     pub job_metrics: JobMetrics,
     /// The outbound HTTP client every provider call goes through.
     pub outbound: OutboundHttp,
+    /// Connection summaries per owner, for the status overview.
+    pub connections: ConnectionCache,
     /// OAuth flows, token storage and refresh.
     pub oauth: OAuthCore,
 }

@@ -7,6 +7,7 @@ use axum::{middleware, serve::ListenerExt, Router};
 use tokio::net::TcpListener;
 use tonic_web::GrpcWebLayer;
 
+use crate::store::connection_cache::ConnectionCache;
 use crate::{
     config::Config,
     context::AppContext,
@@ -135,6 +136,11 @@ pub async fn build_context(config: Config) -> anyhow::Result<AppContext> {
     let metrics = Metrics::new();
     let job_metrics = JobMetrics::new(&metrics);
     let outbound = OutboundHttp::new(secrets::outbound_config(&config), metrics.clone())?;
+    let connections = if config.is_postgres() {
+        ConnectionCache::listening(&db)
+    } else {
+        ConnectionCache::disabled()
+    };
     let keyring = Arc::new(secrets.keyring);
     let oauth = OAuthCore::new(db.clone(), keyring.clone(), outbound.clone());
     Ok(AppContext {
@@ -142,6 +148,7 @@ pub async fn build_context(config: Config) -> anyhow::Result<AppContext> {
         db,
         keyring,
         oauth,
+        connections,
         jwt: Arc::new(secrets.jwt),
         metrics,
         job_metrics,

@@ -4,6 +4,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261124_000001_foundation;
 mod m20261124_000002_jobs;
+mod m20261124_000003_credentials_by_owner;
 
 /// Every migration, in order.
 pub struct Migrator;
@@ -14,6 +15,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261124_000001_foundation::Migration),
             Box::new(m20261124_000002_jobs::Migration),
+            Box::new(m20261124_000003_credentials_by_owner::Migration),
         ]
     }
 }

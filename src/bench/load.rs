@@ -128,10 +128,12 @@ impl Client {
                 let answer = client.get_integration_status(request).await?.into_inner();
                 Ok(answer.linkedin.len() + answer.calendars.len() + answer.ats.len())
             }
-            Client::Local(Call::Overview { ctx, identity }) => status::overview(&ctx.db, identity)
-                .await
-                .map(|rows| rows.len())
-                .map_err(tonic::Status::from),
+            Client::Local(Call::Overview { ctx, identity }) => {
+                status::overview(&ctx.db, &ctx.connections, identity)
+                    .await
+                    .map(|rows| rows.len())
+                    .map_err(tonic::Status::from)
+            }
             Client::Local(Call::RawQuery { pool, owners }) => sea_orm::sqlx::query(RAW_STATUS_SQL)
                 .bind(&owners[..])
                 .fetch_all(&*pool)

@@ -1,13 +1,16 @@
 //! The overview of every connection a caller has or administers.
 
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::ConnectionTrait;
+use sea_orm::DatabaseConnection;
 
 use crate::{
     auth::Identity,
     domain::types::{ConnectionState, IntegrationKind, Provider},
     error::Result,
-    store::credentials::{self, Credential},
+    store::{
+        connection_cache::ConnectionCache,
+        credentials::{self, ConnectionSummary},
+    },
 };
 
 /// A connection without a refresh token is `expiring` this long before its token expires.
@@ -30,11 +33,13 @@ pub struct ConnectionOverview {
 
 /// Every connection the caller owns or administers.
 pub async fn overview(
-    db: &impl ConnectionTrait,
+    db: &DatabaseConnection,
+    cache: &ConnectionCache,
     caller: &Identity,
 ) -> Result<Vec<ConnectionOverview>> {
-    let admin_orgs: Vec<String> = caller.admin_org_ids().map(str::to_owned).collect();
-    let rows = credentials::list_visible(db, &caller.user_id, &admin_orgs).await?;
+    let mut owners = vec![credentials::user_owner(&caller.user_id)];
+    owners.extend(caller.admin_org_ids().map(credentials::org_owner));
+    let rows = cache.summaries(db, &owners).await?;
     let now = Utc::now();
     Ok(rows
         .into_iter()
@@ -42,23 +47,29 @@ pub async fn overview(
         .collect())
 }
 
-/// The state a connection shows: what was stored, refined by token expiry.
-pub fn effective_state(row: &Credential, now: DateTime<Utc>) -> ConnectionState {
-    let stored = ConnectionState::parse(&row.state).unwrap_or(ConnectionState::Error);
-    if stored != ConnectionState::Connected || row.refresh_token.is_some() {
+/// The state a connection shows: what was stored, refined by token expiry
+/// (a connection without a refresh token expires with its access token).
+pub fn effective_state(
+    stored: &str,
+    has_refresh_token: bool,
+    token_expires_at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> ConnectionState {
+    let stored = ConnectionState::parse(stored).unwrap_or(ConnectionState::Error);
+    if stored != ConnectionState::Connected || has_refresh_token {
         return stored;
     }
-    match row.token_expires_at {
+    match token_expires_at {
         Some(expiry) if expiry <= now => ConnectionState::NeedsReauth,
         Some(expiry) if expiry - now <= EXPIRING_WINDOW => ConnectionState::Expiring,
         _ => stored,
     }
 }
 
-fn describe(row: Credential, now: DateTime<Utc>) -> Option<ConnectionOverview> {
+fn describe(row: ConnectionSummary, now: DateTime<Utc>) -> Option<ConnectionOverview> {
     let provider = Provider::parse(&row.provider)?;
     Some(ConnectionOverview {
-        state: effective_state(&row, now),
+        state: effective_state(&row.state, row.has_refresh_token, row.token_expires_at, now),
         kind: provider.kind(),
         provider,
         id: row.id,

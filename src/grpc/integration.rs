@@ -58,7 +58,7 @@ impl IntegrationService for IntegrationApi {
         request: Request<proto::GetIntegrationStatusRequest>,
     ) -> Result<Response<proto::GetIntegrationStatusResponse>, Status> {
         let identity = caller(&request)?;
-        let connections = status::overview(&self.ctx.db, &identity).await?;
+        let connections = status::overview(&self.ctx.db, &self.ctx.connections, &identity).await?;
         let mut response = proto::GetIntegrationStatusResponse::default();
         for c in connections {
             let kind = c.kind;

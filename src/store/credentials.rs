@@ -245,3 +245,49 @@ pub async fn expiring_refreshable(
         .all(db)
         .await
 }
+
+/// What the status overview shows of a connection: no sealed tokens.
+#[derive(Clone, Debug, sea_orm::FromQueryResult)]
+pub struct ConnectionSummary {
+    pub id: String,
+    pub provider: String,
+    pub owner: String,
+    pub organization_id: Option<String>,
+    pub state: String,
+    pub token_expires_at: Option<DateTime<Utc>>,
+    pub has_refresh_token: bool,
+    pub last_success_at: Option<DateTime<Utc>>,
+    pub last_error_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+    pub connected_at: DateTime<Utc>,
+}
+
+/// Summaries of every connection of the given owners.
+pub async fn summaries_of(
+    db: &impl ConnectionTrait,
+    owners: &[String],
+) -> Result<Vec<ConnectionSummary>, sea_orm::DbErr> {
+    use sea_orm::sea_query::Expr;
+    Creds::find()
+        .select_only()
+        .columns([
+            creds::Column::Id,
+            creds::Column::Provider,
+            creds::Column::Owner,
+            creds::Column::OrganizationId,
+            creds::Column::State,
+            creds::Column::TokenExpiresAt,
+            creds::Column::LastSuccessAt,
+            creds::Column::LastErrorAt,
+            creds::Column::LastError,
+            creds::Column::ConnectedAt,
+        ])
+        .column_as(
+            Expr::col(creds::Column::RefreshToken).is_not_null(),
+            "has_refresh_token",
+        )
+        .filter(creds::Column::Owner.is_in(owners.iter().cloned()))
+        .into_model::<ConnectionSummary>()
+        .all(db)
+        .await
+}

@@ -1,6 +1,7 @@
 //! Persistence: connecting, migrating, and the queries of each table.
 
 pub mod activity;
+pub mod connection_cache;
 pub mod credentials;
 pub mod entities;
 pub mod jobs;

@@ -181,4 +181,76 @@ async fn users_and_organizations_see_only_their_own(backend: Backend) {
     app.stop().await;
 }
 
-db_tests!(users_and_organizations_see_only_their_own);
+/// The overview is cached per owner on PostgreSQL; a change made anywhere
+/// (another replica, or SQL by hand) shows at once.
+async fn status_sees_changes_made_elsewhere(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let id = connect(
+        &app,
+        Provider::Google,
+        ConnectionOwner::User {
+            user_id: "carol".into(),
+        },
+    )
+    .await;
+    let mut client = app.integration().await;
+    let carol = token("carol", &[]);
+    let read = |mut client: nextke_integrations::proto::integration_service_client::IntegrationServiceClient<tonic::transport::Channel>| {
+        let carol = carol.clone();
+        async move {
+            client
+                .get_integration_status(authed(GetIntegrationStatusRequest {}, &carol))
+                .await
+                .expect("status")
+                .into_inner()
+        }
+    };
+    let before = read(client.clone()).await;
+    assert_eq!(before.calendars.len(), 1);
+    assert_eq!(
+        before.calendars[0].state(),
+        nextke_integrations::proto::ConnectionState::Connected
+    );
+    // warm the cache, then change the row behind the service's back
+    read(client.clone()).await;
+    crate::helpers::sql(
+        &app,
+        &format!("UPDATE oauth_credentials SET state = 'error', last_error = 'changed elsewhere' WHERE id = '{id}'"),
+    )
+    .await;
+    let started = std::time::Instant::now();
+    loop {
+        let now = read(client.clone()).await;
+        if now.calendars[0].state() == nextke_integrations::proto::ConnectionState::Error {
+            assert_eq!(now.calendars[0].last_error, "changed elsewhere");
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(2),
+            "stale status"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    crate::helpers::sql(
+        &app,
+        &format!("DELETE FROM oauth_credentials WHERE id = '{id}'"),
+    )
+    .await;
+    let started = std::time::Instant::now();
+    while !read(client.clone()).await.calendars.is_empty() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(2),
+            "deleted connection still shown"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let _ = client
+        .get_integration_status(authed(GetIntegrationStatusRequest {}, &carol))
+        .await;
+    app.stop().await;
+}
+
+db_tests!(
+    users_and_organizations_see_only_their_own,
+    status_sees_changes_made_elsewhere,
+);
