@@ -136,6 +136,9 @@ pub struct JobsSettings {
     /// Jobs of one kind running at once in one process.
     #[arg(long, env = "JOB_CONCURRENCY", default_value_t = 4)]
     pub job_concurrency: usize,
+    /// How often queue depth, lag and dead jobs are read for `/metrics`, in milliseconds.
+    #[arg(long, env = "JOB_STATS_INTERVAL_MS", default_value_t = 10_000)]
+    pub job_stats_interval_ms: u64,
     /// How long a claimed job's lease lasts without a heartbeat, in seconds.
     #[arg(long, env = "JOB_LEASE_SECS", default_value_t = 60)]
     pub job_lease_secs: u64,

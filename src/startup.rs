@@ -108,6 +108,9 @@ impl Engine {
                     poll_interval: Duration::from_millis(settings.job_poll_interval_ms.max(10)),
                     shutdown_grace: Duration::from_secs(settings.job_shutdown_grace_secs),
                     reap_interval: (settings.lease() / 2).max(Duration::from_secs(1)),
+                    stats_interval: Some(Duration::from_millis(
+                        settings.job_stats_interval_ms.max(100),
+                    )),
                     ..WorkerConfig::default()
                 },
                 Some(ctx.job_metrics.clone()),

@@ -16,3 +16,4 @@ mod isolation;
 mod jobs;
 mod oauth;
 mod outbound;
+mod sweeps;

@@ -23,17 +23,27 @@ use crate::{
 
 const SCOPES: &[&str] = &["openid", "profile", "email"];
 
-struct Rig {
-    app: TestApp,
-    sandbox: OAuthServer,
-    _handle: nextke_integrations::sandbox::SandboxHandle,
-    endpoints: OAuthEndpoints,
+/// A server whose LinkedIn OAuth host is a sandbox authorization server.
+pub struct Rig {
+    pub app: TestApp,
+    pub sandbox: OAuthServer,
+    pub _handle: nextke_integrations::sandbox::SandboxHandle,
+    pub endpoints: OAuthEndpoints,
 }
 
 async fn rig(backend: Backend) -> Rig {
+    rig_with(backend, |_| {}).await
+}
+
+/// A rig whose server configuration `edit` adjusts first.
+pub async fn rig_with(
+    backend: Backend,
+    edit: impl FnOnce(&mut nextke_integrations::config::Config),
+) -> Rig {
     let (sandbox, handle) = oauth_sandbox(|_| {}).await;
     let mut config = test_config(&fresh_database(backend).await);
     config.providers.linkedin_oauth_base_url = handle.base_url();
+    edit(&mut config);
     let app = spawn_app_with(backend, config).await;
     let endpoints = OAuthEndpoints::linkedin(&app.ctx.config);
     Rig {
@@ -46,7 +56,7 @@ async fn rig(backend: Backend) -> Rig {
 
 impl Rig {
     /// Starts a flow for `user` and lets the sandbox consent: returns (code, state).
-    async fn authorize(&self, user: &str) -> (String, String) {
+    pub async fn authorize(&self, user: &str) -> (String, String) {
         let started = self
             .app
             .ctx
@@ -99,7 +109,7 @@ impl Rig {
         (back.get("code").expect("code").clone(), state)
     }
 
-    async fn take(&self, state: &str, user: Option<&str>) -> Result<PendingFlow, OAuthError> {
+    pub async fn take(&self, state: &str, user: Option<&str>) -> Result<PendingFlow, OAuthError> {
         self.app
             .ctx
             .oauth
@@ -108,7 +118,7 @@ impl Rig {
     }
 
     /// A full connect for `user`; returns the connection id.
-    async fn connect(&self, user: &str) -> String {
+    pub async fn connect(&self, user: &str) -> String {
         let (code, state) = self.authorize(user).await;
         let flow = self.take(&state, Some(user)).await.expect("take flow");
         let tokens = self
@@ -134,7 +144,7 @@ impl Rig {
             .expect("save")
     }
 
-    async fn expire_access_token(&self, id: &str) {
+    pub async fn expire_access_token(&self, id: &str) {
         sql(
             &self.app,
             &format!(
