@@ -9,6 +9,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let files = [
         "proto/nextke/integrations/v1/common.proto",
         "proto/nextke/integrations/v1/integration_service.proto",
+        "proto/nextke/integrations/v1/linkedin.proto",
         "proto/nextke/integrations/v1/calendar_service.proto",
         "proto/nextke/integrations/v1/ats_service.proto",
     ];

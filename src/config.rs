@@ -119,6 +119,51 @@ pub struct Config {
     /// Background workers and the scheduler.
     #[command(flatten)]
     pub jobs: JobsSettings,
+
+    /// LinkedIn profile sync.
+    #[command(flatten)]
+    pub linkedin: LinkedInSettings,
+}
+
+/// LinkedIn profile sync: feature flag, API products, redirects, pacing.
+#[derive(Clone, Debug, Args)]
+pub struct LinkedInSettings {
+    /// Feature flag: off makes every LinkedIn RPC answer FAILED_PRECONDITION and the sweep skip LinkedIn.
+    #[arg(long, env = "ENABLE_LINKEDIN_INTEGRATION", default_value_t = true, action = clap::ArgAction::Set)]
+    pub enable_linkedin_integration: bool,
+    /// The app has the Member Data Portability API (3rd party): ask for `r_dma_portability_3rd_party`.
+    #[arg(long, env = "LINKEDIN_PORTABILITY_ENABLED", default_value_t = false, action = clap::ArgAction::Set)]
+    pub linkedin_portability_enabled: bool,
+    /// Send PKCE (S256). LinkedIn documents PKCE for apps it enabled it for; turn off if the token exchange answers invalid_client.
+    #[arg(long, env = "LINKEDIN_PKCE", default_value_t = true, action = clap::ArgAction::Set)]
+    pub linkedin_pkce: bool,
+    /// Expected `iss` on the callback (RFC 9207); unset: any issuer on the OAuth host's origin.
+    #[arg(long, env = "LINKEDIN_ISSUER")]
+    pub linkedin_issuer: Option<String>,
+    /// `LinkedIn-Version` header of the REST (portability) API.
+    #[arg(long, env = "LINKEDIN_API_VERSION", default_value = "202312")]
+    pub linkedin_api_version: String,
+    /// Where the browser goes after a successful connect.
+    #[arg(long, env = "LINKEDIN_SUCCESS_REDIRECT", default_value = "http://localhost:3000/settings/integrations?linkedin=connected")]
+    pub linkedin_success_redirect: String,
+    /// Where the browser goes after a failed connect (an `error` parameter is added).
+    #[arg(long, env = "LINKEDIN_FAILURE_REDIRECT", default_value = "http://localhost:3000/settings/integrations?linkedin=failed")]
+    pub linkedin_failure_redirect: String,
+    /// Requests per second this app sends LinkedIn, all members together.
+    #[arg(long, env = "LINKEDIN_RATE_LIMIT_RPS", default_value_t = 50)]
+    pub linkedin_rate_limit_rps: u32,
+    /// Profiles synced at once per process.
+    #[arg(long, env = "LINKEDIN_SYNC_CONCURRENCY", default_value_t = 16)]
+    pub linkedin_sync_concurrency: usize,
+    /// Least time between two manual syncs of one user, in seconds.
+    #[arg(long, env = "LINKEDIN_MANUAL_SYNC_INTERVAL_SECS", default_value_t = 60)]
+    pub linkedin_manual_sync_interval_secs: u64,
+    /// Due profiles one sweep enqueues at most.
+    #[arg(long, env = "LINKEDIN_SYNC_BATCH", default_value_t = 5000)]
+    pub linkedin_sync_batch: u64,
+    /// When due LinkedIn syncs are enqueued (cron with seconds).
+    #[arg(long, env = "CRON_LINKEDIN_SYNC", default_value = "0 * * * * *")]
+    pub cron_linkedin_sync: String,
 }
 
 /// The background engine: worker pools and periodic sweeps.

@@ -109,5 +109,12 @@ pub fn outbound_config(config: &Config) -> OutboundConfig {
     outbound.defaults.request_timeout = config.outbound.timeout();
     outbound.defaults.retry.max_attempts = config.outbound.outbound_max_attempts.max(1);
     outbound.defaults.retry.max_retry_after = Duration::from_secs(120);
-    outbound
+    // LinkedIn's limits are per app: one budget for all members, evenly paced
+    let rps = config.linkedin.linkedin_rate_limit_rps.max(1);
+    outbound.with_provider(crate::providers::linkedin::PROVIDER, |p| {
+        p.budget.requests = rps;
+        p.budget.per = Duration::from_secs(1);
+        p.budget.burst = 1;
+        p.budget.max_wait = Duration::from_secs(30);
+    })
 }

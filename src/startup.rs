@@ -94,13 +94,18 @@ impl Engine {
     pub async fn start(ctx: Arc<AppContext>) -> anyhow::Result<Self> {
         let settings = &ctx.config.jobs;
         let scheduler = if settings.scheduler_enabled {
-            Some(start_scheduler(ctx.db.clone(), jobs::sweeps::schedules(&ctx.config)).await?)
+            let mut schedules = jobs::sweeps::schedules(&ctx.config);
+            if ctx.config.linkedin.enable_linkedin_integration {
+                schedules.extend(crate::domain::linkedin::jobs::schedules(&ctx));
+            }
+            Some(start_scheduler(ctx.db.clone(), schedules).await?)
         } else {
             None
         };
         let pool = settings.workers_enabled.then(|| {
             let mut registry = Registry::new();
             jobs::sweeps::register(&mut registry, ctx.clone());
+            crate::domain::linkedin::jobs::register(&mut registry, ctx.clone());
             WorkerPool::start(
                 ctx.db.clone(),
                 &registry,

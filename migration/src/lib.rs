@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261124_000001_foundation;
 mod m20261124_000002_jobs;
 mod m20261124_000003_credentials_by_owner;
+mod m20261124_000004_linkedin_profiles;
 
 /// Every migration, in order.
 pub struct Migrator;
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000001_foundation::Migration),
             Box::new(m20261124_000002_jobs::Migration),
             Box::new(m20261124_000003_credentials_by_owner::Migration),
+            Box::new(m20261124_000004_linkedin_profiles::Migration),
         ]
     }
 }

@@ -3,5 +3,6 @@
 
 pub mod activity;
 pub mod failed_jobs;
+pub mod linkedin;
 pub mod status;
 pub mod types;

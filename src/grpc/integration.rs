@@ -7,6 +7,7 @@ use tonic::{Request, Response, Status};
 use super::{
     auth::caller,
     convert::{self, enum_filter},
+    linkedin,
 };
 use crate::{
     context::AppContext,
@@ -103,6 +104,41 @@ impl IntegrationService for IntegrationApi {
         Ok(Response::new(proto::RetryFailedJobResponse {
             job: Some(job_to_proto(job)),
         }))
+    }
+
+    async fn start_linked_in_auth(
+        &self,
+        request: Request<proto::StartLinkedInAuthRequest>,
+    ) -> Result<Response<proto::StartLinkedInAuthResponse>, Status> {
+        linkedin::start(&self.ctx, request).await
+    }
+
+    async fn get_linked_in_profile(
+        &self,
+        request: Request<proto::GetLinkedInProfileRequest>,
+    ) -> Result<Response<proto::GetLinkedInProfileResponse>, Status> {
+        linkedin::get(&self.ctx, request).await
+    }
+
+    async fn update_linked_in_settings(
+        &self,
+        request: Request<proto::UpdateLinkedInSettingsRequest>,
+    ) -> Result<Response<proto::UpdateLinkedInSettingsResponse>, Status> {
+        linkedin::update(&self.ctx, request).await
+    }
+
+    async fn sync_linked_in_profile(
+        &self,
+        request: Request<proto::SyncLinkedInProfileRequest>,
+    ) -> Result<Response<proto::SyncLinkedInProfileResponse>, Status> {
+        linkedin::sync(&self.ctx, request).await
+    }
+
+    async fn disconnect_linked_in(
+        &self,
+        request: Request<proto::DisconnectLinkedInRequest>,
+    ) -> Result<Response<proto::DisconnectLinkedInResponse>, Status> {
+        linkedin::disconnect(&self.ctx, request).await
     }
 }
 

@@ -6,6 +6,7 @@ pub mod auth;
 mod calendar;
 pub mod convert;
 mod integration;
+mod linkedin;
 mod status;
 
 use std::{convert::Infallible, sync::Arc};

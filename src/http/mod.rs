@@ -2,6 +2,7 @@
 //! later issues, OAuth callbacks and ATS webhooks).
 
 mod health;
+mod linkedin;
 pub mod observe;
 
 use std::sync::Arc;
@@ -16,5 +17,9 @@ pub fn router(ctx: Arc<AppContext>) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
+        .route(
+            crate::oauth::LINKEDIN_CALLBACK_PATH,
+            get(linkedin::callback),
+        )
         .with_state(ctx)
 }

@@ -22,7 +22,7 @@ mod worker;
 pub use self::{
     handler::{Job, JobError, JobHandler},
     metrics::JobMetrics,
-    queue::{enqueue, NewJob},
+    queue::{enqueue, enqueue_many, NewJob},
     registry::{KindSettings, Registry},
     scheduler::{fire, start_scheduler, tick_of, Schedule, SchedulerHandle},
     worker::{new_worker_id, retry_delay, WorkerConfig, WorkerPool},

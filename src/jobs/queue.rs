@@ -88,12 +88,8 @@ impl NewJob {
     }
 }
 
-/// Enqueues `job` on `db`, which may be the transaction of the domain change
-/// the job follows (so both commit or neither does). Returns the job id, or
-/// `None` when a pending job with the same unique key already exists.
-pub async fn enqueue(db: &impl ConnectionTrait, job: NewJob) -> Result<Option<i64>, DbErr> {
-    jobs::insert(
-        db,
+impl From<NewJob> for NewJobRow {
+    fn from(job: NewJob) -> Self {
         NewJobRow {
             kind: job.kind,
             payload: job.payload,
@@ -103,7 +99,20 @@ pub async fn enqueue(db: &impl ConnectionTrait, job: NewJob) -> Result<Option<i6
             max_attempts: job.max_attempts,
             user_id: job.user_id,
             organization_id: job.organization_id,
-        },
-    )
-    .await
+        }
+    }
+}
+
+/// Enqueues many jobs in one statement (inside the caller's transaction when
+/// given one); jobs whose unique key is pending already are skipped. Returns
+/// how many were enqueued.
+pub async fn enqueue_many(db: &impl ConnectionTrait, jobs: Vec<NewJob>) -> Result<u64, DbErr> {
+    jobs::insert_many(db, jobs.into_iter().map(NewJobRow::from).collect()).await
+}
+
+/// Enqueues `job` on `db`, which may be the transaction of the domain change
+/// the job follows (so both commit or neither does). Returns the job id, or
+/// `None` when a pending job with the same unique key already exists.
+pub async fn enqueue(db: &impl ConnectionTrait, job: NewJob) -> Result<Option<i64>, DbErr> {
+    jobs::insert(db, job.into()).await
 }

@@ -36,6 +36,8 @@ pub struct OAuthEndpoints {
     pub client_auth: ClientAuth,
     /// Extra authorization parameters (e.g. Google's `access_type=offline`).
     pub extra_authorize_params: Vec<(&'static str, &'static str)>,
+    /// Whether the flow uses PKCE (S256).
+    pub use_pkce: bool,
 }
 
 /// The OAuth redirect path of LinkedIn.
@@ -71,6 +73,7 @@ impl OAuthEndpoints {
             redirect_uri: join(config.public_base(), LINKEDIN_CALLBACK_PATH),
             client_auth: ClientAuth::RequestBody,
             extra_authorize_params: Vec::new(),
+            use_pkce: config.linkedin.linkedin_pkce,
         }
     }
 
@@ -87,6 +90,7 @@ impl OAuthEndpoints {
             redirect_uri: join(config.public_base(), CALENDAR_CALLBACK_PATH),
             client_auth: ClientAuth::RequestBody,
             extra_authorize_params: vec![("access_type", "offline"), ("prompt", "consent")],
+            use_pkce: true,
         }
     }
 
@@ -110,6 +114,7 @@ impl OAuthEndpoints {
             redirect_uri: join(config.public_base(), CALENDAR_CALLBACK_PATH),
             client_auth: ClientAuth::RequestBody,
             extra_authorize_params: Vec::new(),
+            use_pkce: true,
         }
     }
 }

@@ -74,8 +74,10 @@ impl OAuthCore {
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let mut auth = client
             .authorize_url(|| CsrfToken::new(state.clone()))
-            .set_pkce_challenge(challenge)
             .add_scopes(request.scopes.iter().map(|s| Scope::new((*s).to_owned())));
+        if endpoints.use_pkce {
+            auth = auth.set_pkce_challenge(challenge);
+        }
         for (name, value) in &endpoints.extra_authorize_params {
             auth = auth.add_extra_param(*name, *value);
         }

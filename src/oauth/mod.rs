@@ -23,7 +23,7 @@ use sea_orm::DatabaseConnection;
 use crate::{crypto::Keyring, providers::http::OutboundHttp};
 
 pub use self::{
-    endpoints::{ClientAuth, OAuthEndpoints},
+    endpoints::{ClientAuth, OAuthEndpoints, CALENDAR_CALLBACK_PATH, LINKEDIN_CALLBACK_PATH},
     error::OAuthError,
     flow::{FlowRequest, PendingFlow, StartedFlow, STATE_TTL},
     refresh::{RefreshWhen, REFRESH_MARGIN},

@@ -98,9 +98,15 @@ impl TokenSet {
                 .extra_fields()
                 .refresh_token_expires_in
                 .and_then(|secs| after(StdDuration::from_secs(secs))),
-            scopes: response
-                .scopes()
-                .map(|s| s.iter().map(|s| s.to_string()).collect()),
+            // LinkedIn separates scopes with commas, RFC 6749 with spaces
+            scopes: response.scopes().map(|s| {
+                s.iter()
+                    .flat_map(|s| s.split(','))
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            }),
         }
     }
 }
@@ -187,9 +193,11 @@ impl OAuthCore {
             operation: "token.authorization_code",
             credential_key: None,
         };
-        let response = client
-            .exchange_code(AuthorizationCode::new(code.to_owned()))
-            .set_pkce_verifier(PkceCodeVerifier::new(flow.verifier().to_owned()))
+        let mut request = client.exchange_code(AuthorizationCode::new(code.to_owned()));
+        if endpoints.use_pkce {
+            request = request.set_pkce_verifier(PkceCodeVerifier::new(flow.verifier().to_owned()));
+        }
+        let response = request
             .request_async(&transport)
             .await
             .map_err(token_error)?;
@@ -229,6 +237,25 @@ impl OAuthCore {
         tokens: &TokenSet,
         requested_scopes: &[String],
     ) -> Result<String, OAuthError> {
+        let txn = self.db.begin().await?;
+        let id = self
+            .save_connection_in(&txn, provider, owner, account_id, tokens, requested_scopes)
+            .await?;
+        txn.commit().await?;
+        Ok(id)
+    }
+
+    /// [`OAuthCore::save_connection`] inside the caller's transaction, so the
+    /// connection and what goes with it are stored together or not at all.
+    pub async fn save_connection_in(
+        &self,
+        txn: &impl ConnectionTrait,
+        provider: Provider,
+        owner: &ConnectionOwner,
+        account_id: Option<&str>,
+        tokens: &TokenSet,
+        requested_scopes: &[String],
+    ) -> Result<String, OAuthError> {
         let owner_key = owner.key();
         let scopes = tokens
             .scopes
@@ -237,14 +264,13 @@ impl OAuthCore {
             .join(" ");
         let kid = self.keyring.primary_kid().to_owned();
         let provider_name = provider.as_str();
-        let txn = self.db.begin().await?;
-        let existing = credentials::find_by_owner(&txn, provider_name, &owner_key).await?;
+        let existing = credentials::find_by_owner(txn, provider_name, &owner_key).await?;
         let id = match existing {
             Some(row) => {
                 let (access, refresh) = seal_tokens(&self.keyring, &row.id, &owner_key, tokens)?;
                 let refresh_present = refresh.is_some();
                 let stored = credentials::update_tokens(
-                    &txn,
+                    txn,
                     &row.id,
                     row.token_version,
                     TokenUpdate {
@@ -264,9 +290,9 @@ impl OAuthCore {
                 }
                 if !refresh_present {
                     // a reconnect without a refresh token must not keep the old one
-                    credentials::clear_refresh_token(&txn, &row.id).await?;
+                    credentials::clear_refresh_token(txn, &row.id).await?;
                 }
-                credentials::set_account(&txn, &row.id, account_id).await?;
+                credentials::set_account(txn, &row.id, account_id).await?;
                 row.id
             }
             None => {
@@ -280,7 +306,7 @@ impl OAuthCore {
                     }
                 };
                 credentials::insert(
-                    &txn,
+                    txn,
                     Credential {
                         id: id.clone(),
                         provider: provider_name.to_owned(),
@@ -307,7 +333,6 @@ impl OAuthCore {
                 id
             }
         };
-        txn.commit().await?;
         Ok(id)
     }
 
@@ -321,6 +346,12 @@ impl OAuthCore {
         credentials::find(&self.db, connection_id)
             .await?
             .ok_or(OAuthError::UnknownConnection)
+    }
+
+    /// Opens a connection's current access token as stored (no refresh), e.g.
+    /// to revoke it.
+    pub fn open_access_token(&self, row: &Credential) -> Result<SecretString, OAuthError> {
+        self.open_access(row)
     }
 
     /// Opens a connection's access token.

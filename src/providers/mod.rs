@@ -1,7 +1,5 @@
-//! Outbound side: how the service speaks to LinkedIn, calendars and ATS providers.
-//!
-//! # Layout
-//! - [`http`]: the one outbound HTTP client every provider integration uses, with
-//!   retries, `Retry-After`, rate budgets and a circuit breaker per provider.
+//! Outbound: each provider's real API, through one shared HTTP client.
 
 pub mod http;
+pub mod linkedin;
+pub mod profile;

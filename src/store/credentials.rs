@@ -291,3 +291,21 @@ pub async fn summaries_of(
         .all(db)
         .await
 }
+
+/// Connected rows of `provider` without a refresh token whose access token
+/// expires before `before`.
+pub async fn expiring_unrefreshable(
+    db: &impl ConnectionTrait,
+    provider: &str,
+    before: DateTime<Utc>,
+    limit: u64,
+) -> Result<Vec<Credential>, sea_orm::DbErr> {
+    Creds::find()
+        .filter(creds::Column::Provider.eq(provider))
+        .filter(creds::Column::State.eq(crate::domain::types::ConnectionState::Connected.as_str()))
+        .filter(creds::Column::RefreshToken.is_null())
+        .filter(creds::Column::TokenExpiresAt.lt(before))
+        .limit(limit)
+        .all(db)
+        .await
+}

@@ -511,3 +511,50 @@ pub async fn retry_dead(
 pub async fn find(db: &impl ConnectionTrait, id: i64) -> Result<Option<JobRow>, DbErr> {
     Jobs::find_by_id(id).one(db).await
 }
+
+/// Inserts many jobs in one statement; those whose unique key already has a
+/// pending job are skipped. Returns how many were inserted.
+pub async fn insert_many(db: &impl ConnectionTrait, rows: Vec<NewJobRow>) -> Result<u64, DbErr> {
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let now = Utc::now();
+    let models = rows.into_iter().map(|row| jobs::ActiveModel {
+        kind: Set(row.kind),
+        payload: Set(row.payload),
+        unique_key: Set(row.unique_key),
+        state: Set(PENDING.to_owned()),
+        priority: Set(row.priority),
+        run_at: Set(row.run_at),
+        attempts: Set(0),
+        max_attempts: Set(row.max_attempts),
+        locked_by: Set(None),
+        locked_until: Set(None),
+        last_error: Set(None),
+        user_id: Set(row.user_id),
+        organization_id: Set(row.organization_id),
+        created_at: Set(now),
+        updated_at: Set(now),
+        completed_at: Set(None),
+        ..Default::default()
+    });
+    match Jobs::insert_many(models)
+        .on_conflict(OnConflict::new().do_nothing().to_owned())
+        .exec_without_returning(db)
+        .await
+    {
+        Ok(n) => Ok(n),
+        Err(DbErr::RecordNotInserted) => Ok(0),
+        Err(err) => Err(err),
+    }
+}
+
+/// Deletes pending jobs with this unique key (work no longer wanted).
+pub async fn delete_pending(db: &impl ConnectionTrait, unique_key: &str) -> Result<u64, DbErr> {
+    Ok(Jobs::delete_many()
+        .filter(jobs::Column::State.eq(PENDING))
+        .filter(jobs::Column::UniqueKey.eq(unique_key))
+        .exec(db)
+        .await?
+        .rows_affected)
+}

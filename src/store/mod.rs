@@ -5,6 +5,7 @@ pub mod connection_cache;
 pub mod credentials;
 pub mod entities;
 pub mod jobs;
+pub mod linkedin_profiles;
 pub mod oauth_states;
 
 use std::time::Duration;

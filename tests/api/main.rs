@@ -14,6 +14,7 @@ mod grpc;
 mod grpc_web;
 mod isolation;
 mod jobs;
+mod linkedin;
 mod oauth;
 mod outbound;
 mod sweeps;

@@ -2,6 +2,7 @@
 
 pub mod integration_activity_logs;
 pub mod jobs;
+pub mod linkedin_profiles;
 pub mod oauth_credentials;
 pub mod oauth_states;
 pub mod scheduler_ticks;

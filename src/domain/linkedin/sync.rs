@@ -1,0 +1,283 @@
+//! Syncing one user's profile: fetch what the connection can get and the user
+//! keeps, store only what changed, schedule the next sync, audit it.
+
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use sea_orm::ActiveValue::Set;
+
+use super::{
+    client,
+    connect::json,
+    profile::{Basic, Capability, Profile, Section, SectionTimes},
+    settings::{Frequency, Privacy},
+};
+use crate::{
+    auth::Identity,
+    context::AppContext,
+    domain::{
+        activity::{record, ActivityEvent},
+        types::{ActivityStatus, ConnectionState, Provider},
+    },
+    error::{AppError, Result},
+    oauth::{OAuthEndpoints, OAuthError, RefreshWhen},
+    providers::{
+        http::ProviderError,
+        profile::{FetchPlan, ProfileProvider},
+    },
+    store::{
+        credentials,
+        linkedin_profiles::{self, ProfileChange, ProfileRow},
+    },
+};
+
+/// Why a sync runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Trigger {
+    /// The user asked (`SyncLinkedInProfile`).
+    Manual,
+    /// The schedule.
+    Scheduled,
+}
+
+/// What a sync did.
+#[derive(Clone, Debug)]
+pub struct SyncReport {
+    pub changed: Vec<Section>,
+    pub synced_at: DateTime<Utc>,
+    pub next_sync_at: Option<DateTime<Utc>>,
+    pub duration: Duration,
+}
+
+/// The stored profile of a row.
+pub(super) fn stored_profile(row: &ProfileRow) -> Profile {
+    fn parse<T: serde::de::DeserializeOwned>(v: &serde_json::Value) -> Option<T> {
+        serde_json::from_value(v.clone()).ok()
+    }
+    Profile {
+        basic: parse(&row.basic).unwrap_or_default(),
+        experience: row.experience.as_ref().and_then(parse),
+        education: row.education.as_ref().and_then(parse),
+        skills: row.skills.as_ref().and_then(parse),
+    }
+}
+
+/// The privacy toggles of a row.
+pub(super) fn privacy_of(row: &ProfileRow) -> Privacy {
+    Privacy {
+        picture: row.sync_picture,
+        experience: row.sync_experience,
+        education: row.sync_education,
+        skills: row.sync_skills,
+    }
+}
+
+/// A manual sync, at most once per user per `LINKEDIN_MANUAL_SYNC_INTERVAL_SECS`.
+pub async fn sync_now(ctx: &AppContext, caller: &Identity) -> Result<SyncReport> {
+    super::ensure_enabled(&ctx.config)?;
+    let now = Utc::now();
+    let interval = chrono::Duration::seconds(
+        i64::try_from(ctx.config.linkedin.linkedin_manual_sync_interval_secs).unwrap_or(60),
+    );
+    if !linkedin_profiles::claim_manual_sync(&ctx.db, &caller.user_id, now, interval).await? {
+        let row = linkedin_profiles::find(&ctx.db, &caller.user_id)
+            .await?
+            .ok_or(AppError::NotFound("linkedin connection"))?;
+        let retry_at = row.last_manual_sync_at.unwrap_or(now) + interval;
+        let wait = (retry_at - now).to_std().unwrap_or(Duration::from_secs(1));
+        return Err(AppError::ResourceExhausted {
+            message: format!(
+                "one manual sync per {} s; try again at {}",
+                interval.num_seconds(),
+                retry_at.to_rfc3339()
+            ),
+            retry_after: Some(wait),
+        });
+    }
+    sync_user(ctx, &caller.user_id, Trigger::Manual).await
+}
+
+/// Syncs one user's profile.
+pub async fn sync_user(ctx: &AppContext, user_id: &str, trigger: Trigger) -> Result<SyncReport> {
+    super::ensure_enabled(&ctx.config)?;
+    let started = Instant::now();
+    let row = linkedin_profiles::find(&ctx.db, user_id)
+        .await?
+        .ok_or(AppError::NotFound("linkedin connection"))?;
+    let result = fetch_and_store(ctx, &row, started).await;
+    let (status, message) = match &result {
+        Ok(report) if report.changed.is_empty() => (ActivityStatus::Success, "no changes".to_owned()),
+        Ok(report) => (
+            ActivityStatus::Success,
+            format!(
+                "changed: {}",
+                report.changed.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+            ),
+        ),
+        Err(err) => (ActivityStatus::Failure, err.to_string()),
+    };
+    let trigger = match trigger {
+        Trigger::Manual => "manual",
+        Trigger::Scheduled => "scheduled",
+    };
+    record(
+        &ctx.db,
+        ActivityEvent {
+            provider: Provider::LinkedIn,
+            activity: "profile.sync",
+            status,
+            duration: started.elapsed(),
+            message: format!("{trigger} sync: {message}"),
+            user_id: Some(user_id),
+            organization_id: None,
+            connection_id: Some(&row.connection_id),
+        },
+    )
+    .await?;
+    result
+}
+
+/// Why a sync could not fetch.
+enum FetchFailure {
+    /// The member must reconnect (revoked, expired, 401).
+    Reauth,
+    /// The provider is unavailable or refused.
+    Provider(ProviderError),
+    /// Anything else.
+    App(AppError),
+}
+
+impl From<FetchFailure> for AppError {
+    fn from(failure: FetchFailure) -> Self {
+        match failure {
+            FetchFailure::Reauth => AppError::FailedPrecondition(
+                "LinkedIn no longer accepts this connection: reconnect needed".to_owned(),
+            ),
+            FetchFailure::Provider(err) if err.is_retryable() => {
+                AppError::Unavailable(format!("LinkedIn unavailable, retry later: {err}"))
+            }
+            FetchFailure::Provider(err) => {
+                AppError::FailedPrecondition(format!("LinkedIn refused the sync: {err}"))
+            }
+            FetchFailure::App(err) => err,
+        }
+    }
+}
+
+async fn fetch(
+    ctx: &AppContext,
+    row: &ProfileRow,
+    plan: FetchPlan,
+) -> std::result::Result<crate::providers::profile::FetchedProfile, FetchFailure> {
+    let endpoints = OAuthEndpoints::linkedin(&ctx.config);
+    let connection = ctx
+        .oauth
+        .connection(&row.connection_id)
+        .await
+        .map_err(|e| FetchFailure::App(e.into()))?;
+    let token = match ctx.oauth.access_token(&endpoints, &row.connection_id).await {
+        Ok(token) => token,
+        Err(err) if err.needs_reauth() => return Err(FetchFailure::Reauth),
+        Err(OAuthError::Provider(p)) => return Err(FetchFailure::Provider(p)),
+        Err(err) => return Err(FetchFailure::App(err.into())),
+    };
+    let linkedin = client(ctx);
+    match linkedin.fetch_profile(&token, plan).await {
+        Ok(profile) => Ok(profile),
+        Err(err) if err.is_reauth() && connection.refresh_token.is_some() => {
+            // the token was refused: refresh once (if nobody did) and try again
+            let token = ctx
+                .oauth
+                .refresh(&endpoints, &row.connection_id, RefreshWhen::VersionIs(connection.token_version))
+                .await
+                .map_err(|e| {
+                    if e.needs_reauth() {
+                        FetchFailure::Reauth
+                    } else {
+                        FetchFailure::App(e.into())
+                    }
+                })?;
+            match linkedin.fetch_profile(&token, plan).await {
+                Ok(profile) => Ok(profile),
+                Err(err) if err.is_reauth() => Err(FetchFailure::Reauth),
+                Err(err) => Err(FetchFailure::Provider(err)),
+            }
+        }
+        Err(err) if err.is_reauth() => Err(FetchFailure::Reauth),
+        Err(err) => Err(FetchFailure::Provider(err)),
+    }
+}
+
+async fn fetch_and_store(ctx: &AppContext, row: &ProfileRow, started: Instant) -> Result<SyncReport> {
+    let privacy = privacy_of(row);
+    let capability = Capability::parse(&row.capability);
+    let plan = FetchPlan {
+        portability: capability == Capability::Portability,
+        experience: privacy.experience,
+        education: privacy.education,
+        skills: privacy.skills,
+    };
+    let fetched = match fetch(ctx, row, plan).await {
+        Ok(fetched) => fetched,
+        Err(failure) => {
+            let (state, message) = match &failure {
+                FetchFailure::Reauth => (ConnectionState::NeedsReauth, "linkedin refused the token".to_owned()),
+                FetchFailure::Provider(err) => (ConnectionState::Connected, format!("sync failed: {err}")),
+                FetchFailure::App(_) => (ConnectionState::Connected, "sync failed".to_owned()),
+            };
+            credentials::set_state(&ctx.db, &row.connection_id, state.as_str(), Some(&message)).await?;
+            return Err(failure.into());
+        }
+    };
+    let capability = if capability == Capability::Portability && fetched.portability_refused {
+        Capability::OpenIdConnect
+    } else {
+        capability
+    };
+    let new = Profile::from_fetched(fetched, privacy, capability);
+    let old = stored_profile(row);
+    let changed = old.changed_sections(&new);
+    let now = Utc::now();
+    let frequency = Frequency::parse(&row.frequency).unwrap_or(Frequency::Weekly);
+    let next_sync_at = frequency.next_after(now);
+    let mut change = ProfileChange {
+        last_synced_at: Set(Some(now)),
+        next_sync_at: Set(next_sync_at),
+        ..Default::default()
+    };
+    if capability.as_str() != row.capability {
+        change.capability = Set(capability.as_str().to_owned());
+    }
+    if !changed.is_empty() {
+        let mut times: SectionTimes = serde_json::from_value(row.sections_synced_at.clone()).unwrap_or_default();
+        for section in &changed {
+            if new.has(*section) {
+                times.insert(section.as_str().to_owned(), now);
+            } else {
+                times.remove(section.as_str());
+            }
+        }
+        change.sections_synced_at = Set(json(&times));
+        change.last_changed_at = Set(Some(now));
+        if changed.iter().any(|s| !matches!(s, Section::Experience | Section::Education | Section::Skills)) {
+            change.basic = Set(json::<Basic>(&new.basic));
+        }
+        if changed.contains(&Section::Experience) {
+            change.experience = Set(new.experience.as_ref().map(|v| json(v)));
+        }
+        if changed.contains(&Section::Education) {
+            change.education = Set(new.education.as_ref().map(|v| json(v)));
+        }
+        if changed.contains(&Section::Skills) {
+            change.skills = Set(new.skills.as_ref().map(|v| json(v)));
+        }
+    }
+    linkedin_profiles::update(&ctx.db, &row.user_id, change).await?;
+    credentials::set_state(&ctx.db, &row.connection_id, ConnectionState::Connected.as_str(), None).await?;
+    Ok(SyncReport {
+        changed,
+        synced_at: now,
+        next_sync_at,
+        duration: started.elapsed(),
+    })
+}
