@@ -44,7 +44,7 @@ pub enum Command {
     },
     /// Run the sandbox providers on loopback until ctrl-c.
     Sandbox {
-        /// Address of the sandbox's first server.
+        /// Address of the generic OAuth sandbox; the LinkedIn sandbox takes the next port.
         #[arg(long, default_value = "127.0.0.1:50100")]
         listen: std::net::SocketAddr,
     },

@@ -54,10 +54,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Sandbox { listen } => {
             sandbox::run(
-                sandbox::SandboxRunConfig {
-                    oauth_addr: listen,
-                    ..Default::default()
-                },
+                sandbox::SandboxRunConfig::from_first_addr(listen),
                 shutdown_signal(),
             )
             .await?;

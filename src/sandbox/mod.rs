@@ -13,6 +13,8 @@
 //!   dropped connections and a rate limit, applied before the router.
 //! - [`log`]: [`RequestLog`], every request received, for assertions.
 //! - [`oauth_server`]: [`OAuthServer`], a generic OAuth 2.0 + PKCE authorization server.
+//! - [`linkedin`]: [`LinkedInSandbox`], Sign In with LinkedIn (OIDC) and the
+//!   Member Data Portability snapshot API.
 //! - `admin`: `POST /__sandbox/faults` to flip switches of a running server with curl.
 //!
 //! # Adding a provider sandbox
@@ -25,21 +27,27 @@ use std::net::{Ipv4Addr, SocketAddr};
 
 pub mod admin;
 pub mod faults;
+pub mod linkedin;
 pub mod log;
 pub mod oauth_server;
 pub mod server;
 
 pub use faults::{FaultKind, Faults, RetryAfter};
+pub use linkedin::{LinkedInSandbox, LinkedInSandboxConfig, SandboxMember};
 pub use log::{RecordedRequest, RequestLog};
 pub use oauth_server::{
-    pkce_s256, random_token, ClientAuth, Consent, OAuthClient, OAuthServer, OAuthServerConfig,
-    RedirectUris, TokenInfo,
+    pkce_s256, random_token, AccessTokenStatus, ClientAuth, Consent, OAuthClient, OAuthServer,
+    OAuthServerConfig, PkceMode, RedirectUris, TokenInfo,
 };
 pub use server::{SandboxHandle, SandboxServer, ADMIN_PREFIX};
 
 /// Default address of the generic OAuth sandbox started by [`run`].
 pub const DEFAULT_OAUTH_ADDR: SocketAddr =
     SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::LOCALHOST), 50100);
+
+/// Default address of the LinkedIn sandbox started by [`run`].
+pub const DEFAULT_LINKEDIN_ADDR: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::LOCALHOST), 50101);
 
 /// What [`run`] starts and where.
 #[derive(Debug, Clone)]
@@ -48,6 +56,23 @@ pub struct SandboxRunConfig {
     pub oauth_addr: SocketAddr,
     /// Its configuration.
     pub oauth: OAuthServerConfig,
+    /// Address of the LinkedIn sandbox (default `127.0.0.1:50101`).
+    pub linkedin_addr: SocketAddr,
+    /// Its configuration.
+    pub linkedin: LinkedInSandboxConfig,
+}
+
+impl SandboxRunConfig {
+    /// The default configuration with the servers on consecutive ports from
+    /// `first` (generic OAuth on `first`, LinkedIn on the next port).
+    pub fn from_first_addr(first: SocketAddr) -> Self {
+        let next = SocketAddr::new(first.ip(), first.port().saturating_add(1));
+        Self {
+            oauth_addr: first,
+            linkedin_addr: if first.port() == 0 { first } else { next },
+            ..Self::default()
+        }
+    }
 }
 
 impl Default for SandboxRunConfig {
@@ -55,6 +80,8 @@ impl Default for SandboxRunConfig {
         Self {
             oauth_addr: DEFAULT_OAUTH_ADDR,
             oauth: OAuthServerConfig::default(),
+            linkedin_addr: DEFAULT_LINKEDIN_ADDR,
+            linkedin: LinkedInSandboxConfig::default(),
         }
     }
 }
@@ -73,13 +100,21 @@ pub struct SandboxSpec {
 /// sandboxes are added here.
 pub fn sandbox_specs(config: &SandboxRunConfig) -> Vec<SandboxSpec> {
     let oauth = OAuthServer::new(config.oauth.clone());
-    vec![SandboxSpec {
-        name: "oauth",
-        addr: config.oauth_addr,
-        server: SandboxServer::new(oauth.router())
-            .named("oauth")
-            .with_admin_routes(),
-    }]
+    let linkedin = LinkedInSandbox::new(config.linkedin.clone());
+    vec![
+        SandboxSpec {
+            name: "oauth",
+            addr: config.oauth_addr,
+            server: SandboxServer::new(oauth.router())
+                .named("oauth")
+                .with_admin_routes(),
+        },
+        SandboxSpec {
+            name: "linkedin",
+            addr: config.linkedin_addr,
+            server: linkedin.server(),
+        },
+    ]
 }
 
 /// Bind and start every spec; on error, servers already started are stopped.
@@ -120,10 +155,13 @@ mod tests {
     async fn run_serves_oauth_and_admin_until_shutdown() {
         // Find a free port, then let `run` bind it.
         let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let probe2 = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = probe.local_addr().unwrap();
-        drop(probe);
+        let linkedin_addr = probe2.local_addr().unwrap();
+        drop((probe, probe2));
         let config = SandboxRunConfig {
             oauth_addr: addr,
+            linkedin_addr,
             ..SandboxRunConfig::default()
         };
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -162,9 +200,16 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(counters["failed"], 1);
+        let resp = client
+            .get(format!("http://{linkedin_addr}/v2/userinfo"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 401);
 
         tx.send(()).unwrap();
         task.await.unwrap().unwrap();
         assert!(tokio::net::TcpStream::connect(addr).await.is_err());
+        assert!(tokio::net::TcpStream::connect(linkedin_addr).await.is_err());
     }
 }

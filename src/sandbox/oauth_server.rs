@@ -10,7 +10,7 @@
 //! Everything here is written from the RFCs; it shares no type with the
 //! production clients in `providers/`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -104,8 +104,37 @@ pub enum ClientAuth {
 pub enum Consent {
     /// Grant access: redirect with a code.
     Approve,
-    /// Refuse: redirect with `error=access_denied`.
+    /// Refuse: redirect with [`OAuthServerConfig::denied_error`] (default `access_denied`).
     Deny,
+}
+
+/// How the server treats PKCE (RFC 7636).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PkceMode {
+    /// Every authorization request must carry an `S256` challenge and every
+    /// code exchange the matching verifier (the default).
+    Required,
+    /// A challenge is checked when the authorization request had one; a
+    /// verifier without a challenge is refused with `invalid_grant`.
+    Optional,
+    /// PKCE is not supported, as for LinkedIn's confidential web apps: a
+    /// challenge is ignored, and a `code_verifier` at the token endpoint fails
+    /// client authentication (`401 invalid_client`).
+    Rejected,
+}
+
+/// What an access token presented to a resource server is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccessTokenStatus {
+    /// Issued, not expired, not revoked.
+    Active(TokenInfo),
+    /// Issued by this server but past its expiry.
+    Expired,
+    /// Issued by this server and revoked since (revoke endpoint, code replay,
+    /// [`OAuthServer::revoke_all_for_subject`]).
+    Revoked,
+    /// Never issued by this server, or no token at all.
+    Unknown,
 }
 
 /// How an [`OAuthServer`] behaves.
@@ -138,6 +167,19 @@ pub struct OAuthServerConfig {
     pub allowed_scopes: Option<Vec<String>>,
     /// Separator of scopes in token responses (default `" "`; LinkedIn uses `","`).
     pub response_scope_separator: String,
+    /// Sort the scopes of token responses alphabetically, as LinkedIn does (default false:
+    /// the requested order).
+    pub sort_response_scopes: bool,
+    /// How PKCE is treated (default [`PkceMode::Required`]).
+    pub pkce: PkceMode,
+    /// `error` of the callback when the member refuses consent (default
+    /// `access_denied`; LinkedIn sends `user_cancelled_authorize`).
+    pub denied_error: String,
+    /// `error_description` of that callback.
+    pub denied_error_description: String,
+    /// `error` of the callback for a scope outside `allowed_scopes` (default
+    /// `invalid_scope`; LinkedIn sends `unauthorized_scope_error`).
+    pub scope_error: String,
 }
 
 impl Default for OAuthServerConfig {
@@ -156,6 +198,11 @@ impl Default for OAuthServerConfig {
             code_ttl: Duration::from_secs(60),
             allowed_scopes: None,
             response_scope_separator: " ".to_owned(),
+            sort_response_scopes: false,
+            pkce: PkceMode::Required,
+            denied_error: "access_denied".to_owned(),
+            denied_error_description: "the member refused to authorize the application".to_owned(),
+            scope_error: "invalid_scope".to_owned(),
         }
     }
 }
@@ -193,6 +240,7 @@ struct State {
     subject: Option<String>,
     codes: HashMap<String, CodeRecord>,
     access: HashMap<String, AccessRecord>,
+    revoked: HashSet<String>,
     refresh: HashMap<String, RefreshRecord>,
     token_requests: HashMap<String, usize>,
     next_grant: u64,
@@ -203,7 +251,7 @@ struct CodeRecord {
     client_id: String,
     redirect_uri: String,
     scopes: Vec<String>,
-    challenge: String,
+    challenge: Option<String>,
     expires_at: SystemTime,
     used: bool,
     grant_id: u64,
@@ -266,12 +314,30 @@ impl OAuthServer {
     /// [`validate_access_token`](Self::validate_access_token) on an
     /// `Authorization: Bearer <token>` header.
     pub fn validate_bearer(&self, headers: &HeaderMap) -> Option<TokenInfo> {
-        let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-        let (scheme, token) = value.split_once(' ')?;
-        if !scheme.eq_ignore_ascii_case("bearer") {
-            return None;
+        self.validate_access_token(bearer_token(headers)?)
+    }
+
+    /// Why a token works or not, for resource servers that answer expired and
+    /// revoked tokens differently.
+    pub fn access_token_status(&self, token: &str) -> AccessTokenStatus {
+        let st = self.state.lock();
+        match st.access.get(token) {
+            Some(rec) if rec.info.expires_at > SystemTime::now() => {
+                AccessTokenStatus::Active(rec.info.clone())
+            }
+            Some(_) => AccessTokenStatus::Expired,
+            None if st.revoked.contains(token) => AccessTokenStatus::Revoked,
+            None => AccessTokenStatus::Unknown,
         }
-        self.validate_access_token(token.trim())
+    }
+
+    /// [`access_token_status`](Self::access_token_status) on an
+    /// `Authorization: Bearer <token>` header (`Unknown` when there is none).
+    pub fn bearer_status(&self, headers: &HeaderMap) -> AccessTokenStatus {
+        match bearer_token(headers) {
+            Some(token) => self.access_token_status(token),
+            None => AccessTokenStatus::Unknown,
+        }
     }
 
     /// Issue an access token directly, without the authorization dance, for
@@ -317,7 +383,15 @@ impl OAuthServer {
     /// removes the app at the provider: the next refresh gets `invalid_grant`.
     pub fn revoke_all_for_subject(&self, subject: &str) {
         let mut st = self.state.lock();
-        st.access.retain(|_, r| r.info.subject != subject);
+        let gone: Vec<String> = st
+            .access
+            .iter()
+            .filter(|(_, r)| r.info.subject == subject)
+            .map(|(t, _)| t.clone())
+            .collect();
+        for token in gone {
+            st.revoke_access(&token);
+        }
         st.refresh.retain(|_, r| r.subject != subject);
         st.codes.retain(|_, r| r.subject != subject);
     }
@@ -369,9 +443,34 @@ impl State {
 
     /// Remove every token of one grant (code replay, refresh token revocation).
     fn revoke_grant(&mut self, grant_id: u64) {
-        self.access.retain(|_, r| r.grant_id != grant_id);
+        let gone: Vec<String> = self
+            .access
+            .iter()
+            .filter(|(_, r)| r.grant_id == grant_id)
+            .map(|(t, _)| t.clone())
+            .collect();
+        for token in gone {
+            self.revoke_access(&token);
+        }
         self.refresh.retain(|_, r| r.grant_id != grant_id);
     }
+
+    /// Remove one access token and remember that it was revoked.
+    fn revoke_access(&mut self, token: &str) {
+        if self.access.remove(token).is_some() {
+            self.revoked.insert(token.to_owned());
+        }
+    }
+}
+
+/// The token of an `Authorization: Bearer <token>` header.
+fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return None;
+    }
+    Some(token.trim())
 }
 
 /// 32 random bytes from the OS, base64url without padding (43 characters).

@@ -13,6 +13,7 @@ use axum::response::{Html, IntoResponse, Response};
 
 use super::{
     is_pkce_string, parse_params, parse_scopes, random_token, CodeRecord, Consent, OAuthServer,
+    PkceMode,
 };
 
 /// `GET authorize_path`.
@@ -48,25 +49,34 @@ pub(super) async fn authorize(
             "only response_type=code is supported",
         );
     }
-    let Some(challenge) = get("code_challenge") else {
-        return back.error("invalid_request", "code_challenge is required (PKCE)");
+    let challenge = match (server.config.pkce, get("code_challenge")) {
+        (PkceMode::Rejected, _) | (PkceMode::Optional, None) => None,
+        (PkceMode::Required, None) => {
+            return back.error("invalid_request", "code_challenge is required (PKCE)");
+        }
+        (PkceMode::Required | PkceMode::Optional, Some(challenge)) => {
+            if get("code_challenge_method") != Some("S256") {
+                return back.error("invalid_request", "code_challenge_method must be S256");
+            }
+            if !is_pkce_string(challenge) {
+                return back.error("invalid_request", "code_challenge is malformed");
+            }
+            Some(challenge.to_owned())
+        }
     };
-    if get("code_challenge_method") != Some("S256") {
-        return back.error("invalid_request", "code_challenge_method must be S256");
-    }
-    if !is_pkce_string(challenge) {
-        return back.error("invalid_request", "code_challenge is malformed");
-    }
     let scopes = parse_scopes(get("scope"));
     if let Some(allowed) = &server.config.allowed_scopes {
         if scopes.iter().any(|s| !allowed.contains(s)) {
-            return back.error("invalid_scope", "a requested scope is not allowed");
+            return back.error(
+                &server.config.scope_error,
+                "a requested scope is not allowed",
+            );
         }
     }
     if server.consent() == Consent::Deny {
         return back.error(
-            "access_denied",
-            "the member refused to authorize the application",
+            &server.config.denied_error,
+            &server.config.denied_error_description,
         );
     }
 
@@ -82,7 +92,7 @@ pub(super) async fn authorize(
                 client_id: client.client_id.clone(),
                 redirect_uri: redirect_uri.to_owned(),
                 scopes,
-                challenge: challenge.to_owned(),
+                challenge,
                 expires_at: SystemTime::now() + server.config.code_ttl,
                 used: false,
                 grant_id,

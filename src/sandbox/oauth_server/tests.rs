@@ -459,3 +459,48 @@ async fn minted_token_validates_as_bearer() {
     headers.insert("authorization", format!("Bearer {token}").parse().unwrap());
     assert_eq!(f.oauth.validate_bearer(&headers).unwrap().subject, "m-1");
 }
+
+#[tokio::test]
+async fn optional_pkce_checks_a_challenge_only_when_one_was_sent() {
+    let f = start(OAuthServerConfig {
+        pkce: crate::sandbox::PkceMode::Optional,
+        ..OAuthServerConfig::default()
+    })
+    .await;
+    let plain = [
+        ("response_type", "code"),
+        ("client_id", "sandbox-client"),
+        ("redirect_uri", REDIRECT),
+        ("scope", "openid"),
+    ];
+    let code_of = |resp: reqwest::Response| {
+        query_of(resp.headers()["location"].to_str().unwrap())["code"].clone()
+    };
+    let without_verifier = |code: &str| {
+        vec![
+            ("grant_type", "authorization_code".to_owned()),
+            ("code", code.to_owned()),
+            ("redirect_uri", REDIRECT.to_owned()),
+            ("client_id", "sandbox-client".to_owned()),
+            ("client_secret", "sandbox-secret".to_owned()),
+        ]
+    };
+
+    // No challenge, no verifier: fine.
+    let code = code_of(f.authorize_raw(&plain).await);
+    let form = without_verifier(&code);
+    let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    assert_eq!(f.token(&pairs).await.0, 200);
+    // No challenge but a verifier: refused.
+    let code = code_of(f.authorize_raw(&plain).await);
+    let (status, body) = f.exchange(&code, REDIRECT, VERIFIER).await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"], "invalid_grant");
+    // A challenge: the verifier is required and checked.
+    let cb = f.authorize(REDIRECT).await;
+    let form = without_verifier(&cb["code"]);
+    let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    assert_eq!(f.token(&pairs).await.1["error"], "invalid_request");
+    let cb = f.authorize(REDIRECT).await;
+    assert_eq!(f.exchange(&cb["code"], REDIRECT, VERIFIER).await.0, 200);
+}

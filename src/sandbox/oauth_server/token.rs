@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use super::{
     is_pkce_string, parse_params, parse_scopes, pkce_s256, random_token, AccessRecord, ClientAuth,
-    OAuthClient, OAuthServer, RefreshRecord, State as ServerState, TokenInfo,
+    OAuthClient, OAuthServer, PkceMode, RefreshRecord, State as ServerState, TokenInfo,
 };
 
 /// An RFC 6749 §5.2 error answer.
@@ -156,9 +156,7 @@ pub(super) async fn revoke(
         match grant {
             // Revoking a refresh token ends the whole grant (RFC 7009 §2.1).
             Some((grant_id, true)) => st.revoke_grant(grant_id),
-            Some((_, false)) => {
-                st.access.remove(token);
-            }
+            Some((_, false)) => st.revoke_access(token),
             None => {}
         }
         Ok(())
@@ -283,9 +281,20 @@ fn authorization_code(
     let redirect_uri = params
         .get("redirect_uri")
         .ok_or(OAuthError::invalid_request("redirect_uri is required"))?;
-    let verifier = params
-        .get("code_verifier")
-        .ok_or(OAuthError::invalid_request("code_verifier is required"))?;
+    let verifier = params.get("code_verifier");
+    match server.config.pkce {
+        PkceMode::Required if verifier.is_none() => {
+            return Err(OAuthError::invalid_request("code_verifier is required"));
+        }
+        // LinkedIn's web flow fails client authentication on a verifier.
+        PkceMode::Rejected if verifier.is_some() => {
+            return Err(OAuthError::invalid_client(
+                "client authentication failed",
+                false,
+            ));
+        }
+        _ => {}
+    }
 
     let mut st = server.state.lock();
     let rec = st
@@ -315,11 +324,24 @@ fn authorization_code(
             "redirect_uri differs from the authorization request",
         ));
     }
-    if !is_pkce_string(verifier) {
-        return Err(OAuthError::invalid_request("code_verifier is malformed"));
-    }
-    if pkce_s256(verifier) != rec.challenge {
-        return Err(OAuthError::invalid_grant("pkce verification failed"));
+    match (rec.challenge.as_deref(), verifier) {
+        (Some(challenge), Some(verifier)) => {
+            if !is_pkce_string(verifier) {
+                return Err(OAuthError::invalid_request("code_verifier is malformed"));
+            }
+            if pkce_s256(verifier) != challenge {
+                return Err(OAuthError::invalid_grant("pkce verification failed"));
+            }
+        }
+        (Some(_), None) => {
+            return Err(OAuthError::invalid_request("code_verifier is required"));
+        }
+        (None, Some(_)) => {
+            return Err(OAuthError::invalid_grant(
+                "code_verifier sent but the authorization request had no code_challenge",
+            ));
+        }
+        (None, None) => {}
     }
     let (subject, scopes, grant_id) = (rec.subject.clone(), rec.scopes.clone(), rec.grant_id);
     let refresh = server.config.issue_refresh_tokens.then(|| RefreshRecord {
@@ -431,6 +453,10 @@ fn issue(
 ) -> TokenResponse {
     let ttl = server.config.access_token_ttl;
     let access_token = random_token();
+    let mut scopes = scopes;
+    if server.config.sort_response_scopes {
+        scopes.sort();
+    }
     let scope = scopes.join(&server.config.response_scope_separator);
     st.access.insert(
         access_token.clone(),
