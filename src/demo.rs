@@ -48,13 +48,15 @@ pub async fn run(
     mut config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let linkedin = oauth_sandbox(
-        "linkedin",
-        "/oauth/v2/authorization".into(),
-        "/oauth/v2/accessToken".into(),
-        "/oauth/v2/revoke".into(),
-    )
-    .await?;
+    // LinkedIn: its OAuth host and API host in one sandbox, with members
+    let (_linkedin_sandbox, linkedin) = LinkedInSandbox::start_with(
+        LinkedInSandboxConfig {
+            pkce: PkceMode::Required,
+            ..LinkedInSandboxConfig::default()
+        },
+        tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?,
+    )?;
+    tracing::info!(sandbox = "linkedin", base_url = %linkedin.base_url(), "sandbox provider listening");
     let google = oauth_sandbox(
         "google",
         "/o/oauth2/v2/auth".into(),
@@ -87,6 +89,8 @@ pub async fn run(
     p.microsoft_client_id = DEFAULT_CLIENT_ID.to_owned();
     p.microsoft_client_secret = client_secret();
 
+    config.linkedin.linkedin_portability_enabled = true;
+    config.linkedin.linkedin_pkce = true;
     let app = Application::build(config.clone()).await?;
     let signer = JwtSigner::new(&secrets::jwt_config(&config)?)?;
     let token = signer.mint(

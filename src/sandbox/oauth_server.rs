@@ -237,6 +237,8 @@ pub struct OAuthServer {
 #[derive(Default)]
 struct State {
     consent: Option<Consent>,
+    /// Overrides `add_iss_to_callback` once set (`Some(None)`: no `iss`).
+    callback_issuer: Option<Option<String>>,
     subject: Option<String>,
     codes: HashMap<String, CodeRecord>,
     access: HashMap<String, AccessRecord>,
@@ -292,6 +294,19 @@ impl OAuthServer {
     /// The configuration the server was built with.
     pub fn config(&self) -> &OAuthServerConfig {
         &self.config
+    }
+
+    /// The `iss` (RFC 9207) added to callbacks from now on; `None` adds none.
+    pub fn set_callback_issuer(&self, issuer: Option<String>) {
+        self.state.lock().callback_issuer = Some(issuer);
+    }
+
+    /// The `iss` added to callbacks.
+    pub(crate) fn callback_issuer(&self) -> Option<String> {
+        match &self.state.lock().callback_issuer {
+            Some(issuer) => issuer.clone(),
+            None => self.config.add_iss_to_callback.clone(),
+        }
     }
 
     /// What the member answers on the consent screen from now on.

@@ -38,10 +38,11 @@ pub(super) async fn authorize(
     }
 
     // From here on the redirect URI is trusted: errors go back to the client.
+    let issuer = server.callback_issuer();
     let back = Callback {
         redirect_uri,
         state: get("state"),
-        iss: server.config.add_iss_to_callback.as_deref(),
+        iss: issuer.as_deref(),
     };
     if get("response_type") != Some("code") {
         return back.error(
