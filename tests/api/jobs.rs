@@ -16,8 +16,8 @@ use nextke_integrations::{
         types::{ActivityStatus, Provider},
     },
     jobs::{
-        enqueue, fire, start_scheduler, tick_of, Job, JobError, JobHandler, KindSettings,
-        NewJob, Registry, Schedule, WorkerConfig, WorkerPool,
+        enqueue, fire, start_scheduler, tick_of, Job, JobError, JobHandler, KindSettings, NewJob,
+        Registry, Schedule, WorkerConfig, WorkerPool,
     },
     proto::{ListActivityRequest, ListFailedJobsRequest, RetryFailedJobRequest},
     store::{self, jobs as job_store},
@@ -123,8 +123,16 @@ async fn every_job_runs_exactly_once(backend: Backend) {
     let mut running = Vec::new();
     for _ in 0..pools {
         // each pool on its own connection pool, as separate processes would be
-        let db = store::connect(&app.database_url(), 4).await.expect("connect");
-        running.push(WorkerPool::start(db, &registry, fast_pool_config(), None, None));
+        let db = store::connect(&app.database_url(), 4)
+            .await
+            .expect("connect");
+        running.push(WorkerPool::start(
+            db,
+            &registry,
+            fast_pool_config(),
+            None,
+            None,
+        ));
     }
     let db = app.ctx.db.clone();
     wait_until("all jobs completed", Duration::from_secs(240), async || {
@@ -135,7 +143,12 @@ async fn every_job_runs_exactly_once(backend: Backend) {
         pool.shutdown().await;
     }
     assert_eq!(counter.0.len(), total, "every job ran");
-    let twice: Vec<_> = counter.0.iter().filter(|e| *e.value() != 1).map(|e| *e.key()).collect();
+    let twice: Vec<_> = counter
+        .0
+        .iter()
+        .filter(|e| *e.value() != 1)
+        .map(|e| *e.key())
+        .collect();
     assert!(twice.is_empty(), "jobs run more than once: {twice:?}");
     assert_eq!(count(&db, "state <> 'completed'").await, 0);
     app.stop().await;
@@ -165,7 +178,13 @@ async fn failing_job_backs_off_dies_and_can_be_retried(backend: Backend) {
     let flaky = Flaky::default();
     let mut registry = Registry::new();
     registry.register("test.flaky", settings(2), flaky.clone());
-    let pool = WorkerPool::start(app.ctx.db.clone(), &registry, fast_pool_config(), None, None);
+    let pool = WorkerPool::start(
+        app.ctx.db.clone(),
+        &registry,
+        fast_pool_config(),
+        None,
+        None,
+    );
     let id = enqueue(
         &app.ctx.db,
         NewJob::new("test.flaky", serde_json::json!({}))
@@ -245,9 +264,11 @@ async fn failing_job_backs_off_dies_and_can_be_retried(backend: Backend) {
         .expect("job");
     assert_eq!(retried.state, "pending");
     assert_eq!(retried.attempts, 0);
-    wait_until("retried job completed", Duration::from_secs(10), async || {
-        count(&db, &format!("id = {id} AND state = 'completed'")).await == 1
-    })
+    wait_until(
+        "retried job completed",
+        Duration::from_secs(10),
+        async || count(&db, &format!("id = {id} AND state = 'completed'")).await == 1,
+    )
     .await;
     assert_eq!(flaky.attempts.lock().len(), 4);
     pool.shutdown().await;
@@ -268,11 +289,18 @@ async fn outbox_commits_or_drops_the_job_with_its_change(backend: Backend) {
     };
     let txn = app.ctx.db.begin().await.expect("txn");
     record(&txn, event()).await.expect("domain change");
-    enqueue(&txn, NewJob::new("test.follow_up", serde_json::json!({"user": "u1"})))
-        .await
-        .expect("enqueue");
+    enqueue(
+        &txn,
+        NewJob::new("test.follow_up", serde_json::json!({"user": "u1"})),
+    )
+    .await
+    .expect("enqueue");
     txn.rollback().await.expect("rollback");
-    assert_eq!(count(&app.ctx.db, "kind = 'test.follow_up'").await, 0, "no job without its change");
+    assert_eq!(
+        count(&app.ctx.db, "kind = 'test.follow_up'").await,
+        0,
+        "no job without its change"
+    );
     let mut client = app.integration().await;
     let listed = client
         .list_activity(authed(ListActivityRequest::default(), &token("u1", &[])))
@@ -283,9 +311,12 @@ async fn outbox_commits_or_drops_the_job_with_its_change(backend: Backend) {
 
     let txn = app.ctx.db.begin().await.expect("txn");
     record(&txn, event()).await.expect("domain change");
-    enqueue(&txn, NewJob::new("test.follow_up", serde_json::json!({"user": "u1"})))
-        .await
-        .expect("enqueue");
+    enqueue(
+        &txn,
+        NewJob::new("test.follow_up", serde_json::json!({"user": "u1"})),
+    )
+    .await
+    .expect("enqueue");
     txn.commit().await.expect("commit");
     assert_eq!(count(&app.ctx.db, "kind = 'test.follow_up'").await, 1);
     app.stop().await;
@@ -300,12 +331,25 @@ async fn unique_key_dedupes_pending_jobs(backend: Backend) {
     assert_eq!(count(&app.ctx.db, "kind = 'test.unique'").await, 1);
     // once it runs, the same work may be asked for again
     let now = chrono::Utc::now();
-    let claimed = job_store::claim(&app.ctx.db, "test.unique", "w1", 10, now, now + chrono::Duration::seconds(30))
-        .await
-        .expect("claim");
+    let claimed = job_store::claim(
+        &app.ctx.db,
+        "test.unique",
+        "w1",
+        10,
+        now,
+        now + chrono::Duration::seconds(30),
+    )
+    .await
+    .expect("claim");
     assert_eq!(claimed.len(), 1);
-    assert!(enqueue(&app.ctx.db, job()).await.expect("enqueue").is_some());
-    assert_eq!(count(&app.ctx.db, "kind = 'test.unique' AND state = 'pending'").await, 1);
+    assert!(enqueue(&app.ctx.db, job())
+        .await
+        .expect("enqueue")
+        .is_some());
+    assert_eq!(
+        count(&app.ctx.db, "kind = 'test.unique' AND state = 'pending'").await,
+        1
+    );
     app.stop().await;
 }
 
@@ -320,9 +364,13 @@ async fn three_schedulers_enqueue_each_tick_once(backend: Backend) {
     let tick = tick_of(chrono::Utc::now());
     let mut fired = Vec::new();
     for _ in 0..3 {
-        let db = store::connect(&app.database_url(), 2).await.expect("connect");
+        let db = store::connect(&app.database_url(), 2)
+            .await
+            .expect("connect");
         let schedule = schedule.clone();
-        fired.push(tokio::spawn(async move { fire(&db, &schedule, tick).await }));
+        fired.push(tokio::spawn(
+            async move { fire(&db, &schedule, tick).await },
+        ));
     }
     let mut winners = 0;
     for handle in fired {
@@ -338,8 +386,14 @@ async fn three_schedulers_enqueue_each_tick_once(backend: Backend) {
     // three real schedulers firing every second for a few seconds
     let mut schedulers = Vec::new();
     for _ in 0..3 {
-        let db = store::connect(&app.database_url(), 2).await.expect("connect");
-        schedulers.push(start_scheduler(db, vec![schedule.clone()]).await.expect("scheduler"));
+        let db = store::connect(&app.database_url(), 2)
+            .await
+            .expect("connect");
+        schedulers.push(
+            start_scheduler(db, vec![schedule.clone()])
+                .await
+                .expect("scheduler"),
+        );
     }
     tokio::time::sleep(Duration::from_millis(3_600)).await;
     for scheduler in schedulers {
@@ -388,10 +442,13 @@ async fn shutdown_releases_unfinished_jobs(backend: Backend) {
         ..fast_pool_config()
     };
     let pool = WorkerPool::start(app.ctx.db.clone(), &registry, config, None, None);
-    let id = enqueue(&app.ctx.db, NewJob::new("test.sleep", serde_json::json!({})))
-        .await
-        .expect("enqueue")
-        .expect("id");
+    let id = enqueue(
+        &app.ctx.db,
+        NewJob::new("test.sleep", serde_json::json!({})),
+    )
+    .await
+    .expect("enqueue")
+    .expect("id");
     let db = app.ctx.db.clone();
     wait_until("job running", Duration::from_secs(10), async || {
         count(&db, &format!("id = {id} AND state = 'running'")).await == 1
@@ -535,32 +592,49 @@ async fn killed_worker_job_runs_again_after_its_lease() {
         .expect("id");
 
     let mut child = std::process::Command::new(std::env::current_exe().expect("test binary"))
-        .args(["--exact", "jobs::slow_job_worker", "--nocapture", "--test-threads=1"])
+        .args([
+            "--exact",
+            "jobs::slow_job_worker",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env("NEXTKE_CHILD_DB", &url)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
         .expect("spawn worker process");
-    wait_until("child started the job", Duration::from_secs(60), async || {
-        rows(&db, "test_job_runs").await == 1
-    })
+    wait_until(
+        "child started the job",
+        Duration::from_secs(60),
+        async || rows(&db, "test_job_runs").await == 1,
+    )
     .await;
     child.kill().expect("SIGKILL the worker");
     child.wait().expect("reap child");
-    assert_eq!(count(&db, &format!("id = {id} AND state = 'running'")).await, 1, "still leased to the dead worker");
+    assert_eq!(
+        count(&db, &format!("id = {id} AND state = 'running'")).await,
+        1,
+        "still leased to the dead worker"
+    );
 
     let registry = slow_registry(&db, Duration::from_secs(60));
     let pool = WorkerPool::start(db.clone(), &registry, fast_pool_config(), None, None);
     let check = db.clone();
-    wait_until("job completed by the survivor", Duration::from_secs(30), async || {
-        count(&check, &format!("id = {id} AND state = 'completed'")).await == 1
-    })
+    wait_until(
+        "job completed by the survivor",
+        Duration::from_secs(30),
+        async || count(&check, &format!("id = {id} AND state = 'completed'")).await == 1,
+    )
     .await;
     pool.shutdown().await;
     let row = job_store::find(&db, id).await.expect("find").expect("row");
     assert_eq!(row.attempts, 2, "the killed run counted as an attempt");
     assert_eq!(rows(&db, "test_job_runs").await, 2, "it ran again");
-    assert_eq!(rows(&db, "test_job_effects").await, 1, "its effect happened once");
+    assert_eq!(
+        rows(&db, "test_job_effects").await,
+        1,
+        "its effect happened once"
+    );
 }
 
 impl TestApp {
