@@ -32,10 +32,13 @@ struct DueAt {
     at: i64,
 }
 
-/// Records (due time, lag in ms) of every job it runs.
+/// (due time, lag in ms) of every job run, shared with the handler.
+type Samples = Arc<Mutex<Vec<(DateTime<Utc>, f64)>>>;
+
+/// Records the lag of every job it runs.
 struct Recorder {
     ran: Arc<AtomicU64>,
-    samples: Arc<Mutex<Vec<(DateTime<Utc>, f64)>>>,
+    samples: Samples,
 }
 
 #[async_trait::async_trait]
@@ -73,7 +76,7 @@ pub async fn measure(
     .await?;
 
     let ran = Arc::new(AtomicU64::new(0));
-    let samples = Arc::new(Mutex::new(Vec::new()));
+    let samples: Samples = Arc::default();
     let mut registry = Registry::new();
     registry.register(
         KIND,
