@@ -50,7 +50,8 @@ pub enum Command {
     },
     /// Re-seal every stored secret with the primary encryption key.
     Rewrap,
-    /// Measure the performance targets against a baseline tonic server.
+    /// Measure the performance targets: `bench [server]` (the gRPC server
+    /// against a bare tonic server) or `bench jobs` (the job engine).
     Bench(BenchArgs),
 }
 

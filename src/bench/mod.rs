@@ -9,9 +9,15 @@
 //! - [`load`]: the driver (closed and open loop) and its latency record.
 //! - [`idle`]: resident memory of an idle `serve` child process.
 //! - [`report`]: the table and the JSON line.
+//! - [`jobs`]: `bench jobs`, the job engine against bare claim-and-complete
+//!   SQL; [`jobs_lag`]: lag of due jobs while the prune sweep empties a
+//!   large table; [`jobs_report`]: their table and JSON line.
 
 pub mod database;
 pub mod idle;
+pub mod jobs;
+pub mod jobs_lag;
+pub mod jobs_report;
 pub mod load;
 pub mod report;
 pub mod targets;
@@ -20,7 +26,7 @@ use std::{sync::Arc, time::Duration};
 
 use anyhow::Context;
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
-use clap::Args;
+use clap::{Args, Subcommand};
 use rand::RngCore;
 use secrecy::SecretString;
 use tonic::transport::Channel;
@@ -48,9 +54,32 @@ const CALLER_USER: &str = "bench-caller";
 /// The organization that user administers.
 const CALLER_ORG: &str = "bench-caller-org";
 
-/// Settings of `bench`.
+/// Settings of `bench`: a suite, the server's when none is named (so
+/// `bench --concurrency 32` keeps working).
 #[derive(Clone, Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct BenchArgs {
+    /// Which benchmark to run.
+    #[command(subcommand)]
+    pub suite: Option<Suite>,
+    /// The server benchmark's settings when no suite is named.
+    #[command(flatten)]
+    pub server: ServerArgs,
+}
+
+/// The benchmarks of `bench`.
+#[derive(Clone, Debug, Subcommand)]
+pub enum Suite {
+    /// The gRPC server against a bare tonic server (the default).
+    Server(ServerArgs),
+    /// The job engine against bare claim-and-complete SQL, and the lag of
+    /// due jobs while the prune sweep runs on a large table.
+    Jobs(jobs::JobsArgs),
+}
+
+/// Settings of `bench server`.
+#[derive(Clone, Debug, Args)]
+pub struct ServerArgs {
     /// PostgreSQL server to create the throw-away `bench_*` database on
     /// (default: `DATABASE_URL` if it is postgres, else the local test server).
     #[arg(long, env = "BENCH_POSTGRES_URL")]
@@ -82,16 +111,28 @@ pub struct BenchArgs {
     pub breakdown: bool,
 }
 
-/// Runs the benchmark and prints its findings; a missed target is reported,
-/// not an error.
+/// Runs the chosen benchmark and prints its findings; a missed target is
+/// reported, not an error.
 pub async fn run(args: BenchArgs, base: Config) -> anyhow::Result<()> {
-    let admin_url = args.postgres_url.clone().unwrap_or_else(|| {
-        if base.is_postgres() {
-            base.database_url.clone()
-        } else {
-            DEFAULT_POSTGRES_URL.to_owned()
-        }
-    });
+    match args.suite {
+        None => run_server(args.server, base).await,
+        Some(Suite::Server(server)) => run_server(server, base).await,
+        Some(Suite::Jobs(jobs)) => jobs::run(jobs, base).await,
+    }
+}
+
+/// The server the throw-away database is created on: the flag, else
+/// `DATABASE_URL` if it is postgres, else the local test server.
+pub fn admin_url(flag: Option<&str>, base: &Config) -> String {
+    match flag {
+        Some(url) => url.to_owned(),
+        None if base.is_postgres() => base.database_url.clone(),
+        None => DEFAULT_POSTGRES_URL.to_owned(),
+    }
+}
+
+async fn run_server(args: ServerArgs, base: Config) -> anyhow::Result<()> {
+    let admin_url = admin_url(args.postgres_url.as_deref(), &base);
     let database = BenchDatabase::create(&admin_url).await?;
     eprintln!("bench: created database {}", database.name());
     let result = run_on(&args, base, &database.url).await;
@@ -103,7 +144,7 @@ pub async fn run(args: BenchArgs, base: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn run_on(args: &BenchArgs, base: Config, database_url: &str) -> anyhow::Result<Report> {
+async fn run_on(args: &ServerArgs, base: Config, database_url: &str) -> anyhow::Result<Report> {
     let jwt_secret = random_secret();
     let (_, encryption_keys) = Keyring::generate("bench")?;
     let mut config = base;
@@ -156,7 +197,7 @@ async fn run_on(args: &BenchArgs, base: Config, database_url: &str) -> anyhow::R
 }
 
 async fn measure(
-    args: &BenchArgs,
+    args: &ServerArgs,
     baseline_port: u16,
     real_port: u16,
     token: &str,
@@ -217,7 +258,7 @@ async fn measure(
 
 /// Closed-loop runs of the parts of a status call on their own.
 async fn breakdown(
-    args: &BenchArgs,
+    args: &ServerArgs,
     real_port: u16,
     ctx: Arc<AppContext>,
     token: &str,
@@ -264,7 +305,7 @@ async fn breakdown(
     Ok(rows)
 }
 
-fn shape(args: &BenchArgs) -> Shape {
+fn shape(args: &ServerArgs) -> Shape {
     Shape {
         concurrency: args.concurrency,
         warmup: Duration::from_secs_f64(args.warmup.max(0.0)),

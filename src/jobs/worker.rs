@@ -61,6 +61,10 @@ impl Default for WorkerConfig {
     }
 }
 
+/// Longest a claim waits for running jobs to free more slots when fewer
+/// than a full batch are free.
+const CLAIM_COALESCE: Duration = Duration::from_millis(2);
+
 /// A fresh lease-holder name: process id and a random suffix.
 pub fn new_worker_id() -> String {
     let suffix = uuid::Uuid::new_v4().simple().to_string();
@@ -187,6 +191,10 @@ async fn kind_loop(
     let mut heartbeat = tokio::time::interval((settings.lease / 3).max(Duration::from_millis(100)));
     heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let lease = chrono::Duration::from_std(settings.lease).unwrap_or(chrono::Duration::seconds(60));
+    let full_batch = config
+        .claim_batch
+        .max(1)
+        .min(settings.concurrency.max(1) as u64);
     loop {
         if *stop.borrow() {
             break;
@@ -201,6 +209,21 @@ async fn kind_loop(
             }
             continue;
         }
+        if free < full_batch && !tasks.is_empty() {
+            // some slots are free while jobs run: the jobs finishing within
+            // a moment join this claim, so short jobs are claimed in full
+            // batches rather than a query for every few of them
+            let _ = tokio::time::timeout(CLAIM_COALESCE, async {
+                while (permits.available_permits() as u64) < full_batch {
+                    if tasks.join_next().await.is_none() {
+                        break;
+                    }
+                }
+            })
+            .await;
+            while tasks.try_join_next().is_some() {}
+        }
+        let free = permits.available_permits() as u64;
         let wanted = free.min(config.claim_batch.max(1));
         let now = Utc::now();
         let claimed = store::claim(
