@@ -144,10 +144,18 @@ pub struct LinkedInSettings {
     #[arg(long, env = "LINKEDIN_API_VERSION", default_value = "202312")]
     pub linkedin_api_version: String,
     /// Where the browser goes after a successful connect.
-    #[arg(long, env = "LINKEDIN_SUCCESS_REDIRECT", default_value = "http://localhost:3000/settings/integrations?linkedin=connected")]
+    #[arg(
+        long,
+        env = "LINKEDIN_SUCCESS_REDIRECT",
+        default_value = "http://localhost:3000/settings/integrations?linkedin=connected"
+    )]
     pub linkedin_success_redirect: String,
     /// Where the browser goes after a failed connect (an `error` parameter is added).
-    #[arg(long, env = "LINKEDIN_FAILURE_REDIRECT", default_value = "http://localhost:3000/settings/integrations?linkedin=failed")]
+    #[arg(
+        long,
+        env = "LINKEDIN_FAILURE_REDIRECT",
+        default_value = "http://localhost:3000/settings/integrations?linkedin=failed"
+    )]
     pub linkedin_failure_redirect: String,
     /// Requests per second this app sends LinkedIn, all members together.
     #[arg(long, env = "LINKEDIN_RATE_LIMIT_RPS", default_value_t = 50)]

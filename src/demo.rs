@@ -9,8 +9,10 @@ use crate::{
     auth::{JwtSigner, OrgMembership, OrgRole},
     config::Config,
     sandbox::{
+        linkedin::{LinkedInSandbox, LinkedInSandboxConfig},
         oauth_server::{
-            OAuthClient, OAuthServer, OAuthServerConfig, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET,
+            OAuthClient, OAuthServer, OAuthServerConfig, PkceMode, DEFAULT_CLIENT_ID,
+            DEFAULT_CLIENT_SECRET,
         },
         SandboxHandle, SandboxServer,
     },

@@ -82,9 +82,7 @@ pub async fn retry(db: &impl ConnectionTrait, caller: &Identity, job_id: i64) ->
         DeadScope::Organizations(&orgs)
     };
     match store::retry_dead(db, job_id, scope, Utc::now()).await? {
-        Retried::Requeued => store::find(db, job_id)
-            .await?
-            .ok_or(AppError::NotFound("failed job")),
+        Retried::Requeued(row) => Ok(*row),
         Retried::NotFound => Err(AppError::NotFound("failed job")),
         Retried::Duplicate => Err(AppError::AlreadyExists("a pending job with the same key")),
     }

@@ -107,7 +107,9 @@ fn profile_to(profile: domain::profile::Profile) -> proto::LinkedInProfile {
             .into_iter()
             .map(|s| proto::LinkedInSkill {
                 name: s.name,
-                endorsement_count: s.endorsement_count.map(|n| i32::try_from(n).unwrap_or(i32::MAX)),
+                endorsement_count: s
+                    .endorsement_count
+                    .map(|n| i32::try_from(n).unwrap_or(i32::MAX)),
             })
             .collect(),
     }

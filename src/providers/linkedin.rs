@@ -105,7 +105,9 @@ fn rows_of(elements: serde_json::Value) -> Vec<Row> {
             continue;
         };
         for item in data {
-            let Some(map) = item.as_object() else { continue };
+            let Some(map) = item.as_object() else {
+                continue;
+            };
             rows.push(
                 map.iter()
                     .map(|(k, v)| {
@@ -124,7 +126,9 @@ fn rows_of(elements: serde_json::Value) -> Vec<Row> {
 }
 
 fn field(row: &Row, key: &str) -> String {
-    row.get(key).map(|v| v.trim().to_owned()).unwrap_or_default()
+    row.get(key)
+        .map(|v| v.trim().to_owned())
+        .unwrap_or_default()
 }
 
 fn non_empty(text: String) -> Option<String> {
@@ -142,7 +146,9 @@ impl LinkedInClient {
         let response = self
             .outbound
             .send(ProviderCall::idempotent(PROVIDER, "userinfo"), || {
-                client.get(&url).header("authorization", Self::bearer(token))
+                client
+                    .get(&url)
+                    .header("authorization", Self::bearer(token))
             })
             .await?;
         response.json()
@@ -155,20 +161,26 @@ impl LinkedInClient {
         token: &SecretString,
         domain: &str,
     ) -> Result<Option<Vec<Row>>, ProviderError> {
-        let url = format!("{}/rest/memberSnapshotData", self.api_base.trim_end_matches('/'));
+        let url = format!(
+            "{}/rest/memberSnapshotData",
+            self.api_base.trim_end_matches('/')
+        );
         let client = self.outbound.client();
         let mut rows = Vec::new();
         for page in 0..MAX_PAGES {
             let start = page.to_string();
             let result = self
                 .outbound
-                .send(ProviderCall::idempotent(PROVIDER, "member_snapshot"), || {
-                    client
-                        .get(&url)
-                        .query(&[("q", "criteria"), ("domain", domain), ("start", &start)])
-                        .header("authorization", Self::bearer(token))
-                        .header("linkedin-version", &self.api_version)
-                })
+                .send(
+                    ProviderCall::idempotent(PROVIDER, "member_snapshot"),
+                    || {
+                        client
+                            .get(&url)
+                            .query(&[("q", "criteria"), ("domain", domain), ("start", &start)])
+                            .header("authorization", Self::bearer(token))
+                            .header("linkedin-version", &self.api_version)
+                    },
+                )
                 .await;
             let response = match result {
                 Ok(response) => response,
@@ -229,7 +241,10 @@ impl ProfileProvider for LinkedInClient {
             }
         }
         if plan.experience {
-            let rows = self.snapshot(access_token, "POSITIONS").await?.unwrap_or_default();
+            let rows = self
+                .snapshot(access_token, "POSITIONS")
+                .await?
+                .unwrap_or_default();
             profile.experience = Some(
                 rows.iter()
                     .map(|r| Position {
@@ -244,7 +259,10 @@ impl ProfileProvider for LinkedInClient {
             );
         }
         if plan.education {
-            let rows = self.snapshot(access_token, "EDUCATION").await?.unwrap_or_default();
+            let rows = self
+                .snapshot(access_token, "EDUCATION")
+                .await?
+                .unwrap_or_default();
             profile.education = Some(
                 rows.iter()
                     .map(|r| Education {
@@ -259,13 +277,21 @@ impl ProfileProvider for LinkedInClient {
             );
         }
         if plan.skills {
-            let rows = self.snapshot(access_token, "SKILLS").await?.unwrap_or_default();
+            let rows = self
+                .snapshot(access_token, "SKILLS")
+                .await?
+                .unwrap_or_default();
             // endorsements received, counted per skill name, where LinkedIn has them
             let endorsements = self.snapshot(access_token, "ENDORSEMENTS").await?;
             let mut counts: BTreeMap<String, u32> = BTreeMap::new();
             if let Some(rows) = &endorsements {
-                for row in rows.iter().filter(|r| r.contains_key("Endorser First Name")) {
-                    *counts.entry(field(row, "Skill Name").to_lowercase()).or_default() += 1;
+                for row in rows
+                    .iter()
+                    .filter(|r| r.contains_key("Endorser First Name"))
+                {
+                    *counts
+                        .entry(field(row, "Skill Name").to_lowercase())
+                        .or_default() += 1;
                 }
             }
             profile.skills = Some(

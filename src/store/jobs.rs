@@ -323,6 +323,9 @@ pub async fn prune_completed(
         .from(Jobs)
         .and_where(jobs::Column::State.eq(COMPLETED))
         .and_where(jobs::Column::CompletedAt.lt(cutoff))
+        // walk idx_jobs_completed oldest first, so each batch starts where the
+        // last ended instead of rescanning the rows already deleted
+        .order_by(jobs::Column::CompletedAt, Order::Asc)
         .limit(batch);
     Ok(Jobs::delete_many()
         .filter(jobs::Column::Id.in_subquery(old))
@@ -472,8 +475,8 @@ pub async fn list_dead(
 /// The result of retrying a dead job.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Retried {
-    /// It is pending again with fresh attempts.
-    Requeued,
+    /// It is pending again with fresh attempts (the row as the retry left it).
+    Requeued(Box<JobRow>),
     /// No dead job with that id is visible.
     NotFound,
     /// A pending job with the same key already exists.
@@ -495,10 +498,10 @@ pub async fn retry_dead(
         .filter(jobs::Column::Id.eq(id))
         .filter(jobs::Column::State.eq(DEAD))
         .filter(scope_condition(&scope))
-        .exec(db)
+        .exec_with_returning(db)
         .await;
     match result {
-        Ok(r) if r.rows_affected == 1 => Ok(Retried::Requeued),
+        Ok(mut rows) if rows.len() == 1 => Ok(Retried::Requeued(Box::new(rows.remove(0)))),
         Ok(_) => Ok(Retried::NotFound),
         Err(err) if matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
             Ok(Retried::Duplicate)

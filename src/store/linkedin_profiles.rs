@@ -11,7 +11,10 @@ use super::entities::linkedin_profiles::{self as profiles, Entity as Profiles};
 pub use profiles::{ActiveModel as ProfileChange, Model as ProfileRow};
 
 /// One user's row.
-pub async fn find(db: &impl ConnectionTrait, user_id: &str) -> Result<Option<ProfileRow>, sea_orm::DbErr> {
+pub async fn find(
+    db: &impl ConnectionTrait,
+    user_id: &str,
+) -> Result<Option<ProfileRow>, sea_orm::DbErr> {
     Profiles::find_by_id(user_id.to_owned()).one(db).await
 }
 

@@ -32,7 +32,6 @@ pub struct Li {
     pub app: TestApp,
     pub sandbox: LinkedInSandbox,
     pub handle: SandboxHandle,
-    pub front: String,
     _front: SandboxHandle,
 }
 
@@ -48,12 +47,18 @@ pub async fn li(
     edit_sandbox(&mut sandbox_config);
     let client_id = sandbox_config.client_id.clone();
     let client_secret = sandbox_config.client_secret.clone();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let (sandbox, handle) = LinkedInSandbox::start_with(sandbox_config, listener).expect("sandbox");
 
     let landing = axum::Router::new().route("/settings", axum::routing::get(|| async { "landed" }));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let front_handle = SandboxServer::new(landing).start(listener).expect("frontend");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let front_handle = SandboxServer::new(landing)
+        .start(listener)
+        .expect("frontend");
     let front = front_handle.base_url();
 
     let mut config = test_config(&fresh_database(backend).await);
@@ -70,7 +75,6 @@ pub async fn li(
         app,
         sandbox,
         handle,
-        front,
         _front: front_handle,
     }
 }
@@ -90,10 +94,19 @@ impl Li {
             .await
             .expect("start")
             .into_inner();
-        browser().get(&started.authorization_url).send().await.expect("browse").url().clone()
+        browser()
+            .get(&started.authorization_url)
+            .send()
+            .await
+            .expect("browse")
+            .url()
+            .clone()
     }
 
-    pub async fn profile(&self, user: &str) -> Result<proto::GetLinkedInProfileResponse, tonic::Status> {
+    pub async fn profile(
+        &self,
+        user: &str,
+    ) -> Result<proto::GetLinkedInProfileResponse, tonic::Status> {
         self.client()
             .await
             .get_linked_in_profile(authed(GetLinkedInProfileRequest {}, &token(user, &[])))
@@ -101,7 +114,10 @@ impl Li {
             .map(|r| r.into_inner())
     }
 
-    pub async fn sync(&self, user: &str) -> Result<proto::SyncLinkedInProfileResponse, tonic::Status> {
+    pub async fn sync(
+        &self,
+        user: &str,
+    ) -> Result<proto::SyncLinkedInProfileResponse, tonic::Status> {
         self.client()
             .await
             .sync_linked_in_profile(authed(SyncLinkedInProfileRequest {}, &token(user, &[])))
@@ -111,7 +127,11 @@ impl Li {
 
     /// Lets the next manual sync through.
     pub async fn forget_manual_sync(&self) {
-        sql(&self.app, "UPDATE linkedin_profiles SET last_manual_sync_at = NULL").await;
+        sql(
+            &self.app,
+            "UPDATE linkedin_profiles SET last_manual_sync_at = NULL",
+        )
+        .await;
     }
 
     pub async fn count(&self, table: &str, condition: &str) -> i64 {
@@ -141,7 +161,9 @@ pub fn browser() -> reqwest::Client {
 }
 
 fn query(url: &url::Url, key: &str) -> Option<String> {
-    url.query_pairs().find(|(k, _)| k == key).map(|(_, v)| v.into_owned())
+    url.query_pairs()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.into_owned())
 }
 
 fn sections(list: &[i32]) -> Vec<proto::LinkedInSection> {
@@ -155,7 +177,11 @@ async fn connect_and_sync_an_openid_member(backend: Backend) {
     li.sandbox.set_member(US_MEMBER_SUB);
     let landed = li.connect("ada").await;
     assert_eq!(landed.path(), "/settings");
-    assert_eq!(query(&landed, "linkedin").as_deref(), Some("connected"), "{landed}");
+    assert_eq!(
+        query(&landed, "linkedin").as_deref(),
+        Some("connected"),
+        "{landed}"
+    );
     assert!(!landed.as_str().contains("token"), "no token in any URL");
 
     let member = li.sandbox.member(US_MEMBER_SUB).expect("member");
@@ -166,8 +192,14 @@ async fn connect_and_sync_an_openid_member(backend: Backend) {
     assert_eq!(profile.given_name, member.given_name);
     assert_eq!(profile.family_name, member.family_name);
     assert_eq!(profile.email, member.email.clone().unwrap_or_default());
-    assert_eq!(profile.locale, format!("{}_{}", member.locale.language, member.locale.country));
-    assert!(profile.headline.is_empty() && profile.experience.is_empty(), "oidc gives no more");
+    assert_eq!(
+        profile.locale,
+        format!("{}_{}", member.locale.language, member.locale.country)
+    );
+    assert!(
+        profile.headline.is_empty() && profile.experience.is_empty(),
+        "oidc gives no more"
+    );
     assert!(view.last_synced_at.is_some() && view.next_sync_at.is_some());
     assert_eq!(view.frequency(), proto::SyncFrequency::Weekly);
     let available = sections(&view.available_sections);
@@ -183,7 +215,10 @@ async fn connect_and_sync_an_openid_member(backend: Backend) {
         .expect("status")
         .into_inner();
     assert_eq!(status.linkedin.len(), 1);
-    assert_eq!(status.linkedin[0].state(), proto::ConnectionState::Connected);
+    assert_eq!(
+        status.linkedin[0].state(),
+        proto::ConnectionState::Connected
+    );
     let activity = client
         .list_activity(authed(ListActivityRequest::default(), &token("ada", &[])))
         .await
@@ -194,34 +229,69 @@ async fn connect_and_sync_an_openid_member(backend: Backend) {
         .iter()
         .any(|a| a.activity == "oauth.connect" && a.status() == proto::ActivityStatus::Success));
     // another user sees nothing of it
-    assert_eq!(li.profile("bob").await.expect_err("bob").code(), tonic::Code::NotFound);
+    assert_eq!(
+        li.profile("bob").await.expect_err("bob").code(),
+        tonic::Code::NotFound
+    );
     li.app.stop().await;
 }
 
 async fn portability_member_syncs_sections_and_changes(backend: Backend) {
-    let li = li(backend, |_| {}, |c| c.linkedin.linkedin_portability_enabled = true).await;
+    let li = li(
+        backend,
+        |_| {},
+        |c| c.linkedin.linkedin_portability_enabled = true,
+    )
+    .await;
     li.sandbox.set_member(EEA_MEMBER_SUB);
     let landed = li.connect("eve").await;
-    assert_eq!(query(&landed, "linkedin").as_deref(), Some("connected"), "{landed}");
+    assert_eq!(
+        query(&landed, "linkedin").as_deref(),
+        Some("connected"),
+        "{landed}"
+    );
     let member = li.sandbox.member(EEA_MEMBER_SUB).expect("member");
     let view = li.profile("eve").await.expect("profile");
-    assert_eq!(view.capability(), proto::LinkedInCapability::MemberDataPortability);
+    assert_eq!(
+        view.capability(),
+        proto::LinkedInCapability::MemberDataPortability
+    );
     let profile = view.profile.clone().expect("profile");
     assert_eq!(profile.headline, member.profile.headline);
     assert_eq!(profile.industry, member.profile.industry);
     assert_eq!(profile.location, member.profile.geo_location);
     assert_eq!(profile.experience.len(), member.positions.len());
-    assert_eq!(profile.experience[0].company_name, member.positions[0].company_name);
+    assert_eq!(
+        profile.experience[0].company_name,
+        member.positions[0].company_name
+    );
     assert_eq!(profile.education.len(), member.education.len());
     assert_eq!(profile.skills.len(), member.skills.len());
-    let endorsed = member.endorsements.iter().filter(|e| e.skill_name == member.skills[0]).count();
+    let endorsed = member
+        .endorsements
+        .iter()
+        .filter(|e| e.skill_name == member.skills[0])
+        .count();
     assert_eq!(profile.skills[0].endorsement_count, Some(endorsed as i32));
 
     // a change at LinkedIn shows up as exactly that change
-    li.sandbox.update_member(EEA_MEMBER_SUB, |m| m.profile.headline = "Staff Engineer".to_owned());
+    li.sandbox.update_member(EEA_MEMBER_SUB, |m| {
+        m.profile.headline = "Staff Engineer".to_owned()
+    });
     let report = li.sync("eve").await.expect("sync");
-    assert_eq!(sections(&report.changed_sections), vec![proto::LinkedInSection::Headline]);
-    assert_eq!(li.profile("eve").await.expect("profile").profile.expect("p").headline, "Staff Engineer");
+    assert_eq!(
+        sections(&report.changed_sections),
+        vec![proto::LinkedInSection::Headline]
+    );
+    assert_eq!(
+        li.profile("eve")
+            .await
+            .expect("profile")
+            .profile
+            .expect("p")
+            .headline,
+        "Staff Engineer"
+    );
     // nothing changed: nothing reported
     li.forget_manual_sync().await;
     let report = li.sync("eve").await.expect("sync");
@@ -235,7 +305,10 @@ async fn consent_denied_stores_nothing(backend: Backend) {
     let landed = li.connect("ada").await;
     assert_eq!(query(&landed, "linkedin").as_deref(), Some("failed"));
     assert_eq!(query(&landed, "error").as_deref(), Some("access_denied"));
-    assert_eq!(li.profile("ada").await.expect_err("none").code(), tonic::Code::NotFound);
+    assert_eq!(
+        li.profile("ada").await.expect_err("none").code(),
+        tonic::Code::NotFound
+    );
     assert_eq!(li.count("oauth_credentials", "1 = 1").await, 0);
     li.app.stop().await;
 }
@@ -251,17 +324,39 @@ async fn state_replay_expiry_and_owner(backend: Backend) {
         .expect("start")
         .into_inner();
     let manual = crate::helpers::no_redirect_client();
-    let to_callback = manual.get(&started.authorization_url).send().await.expect("authorize");
-    let callback = to_callback.headers()["location"].to_str().expect("location").to_owned();
+    let to_callback = manual
+        .get(&started.authorization_url)
+        .send()
+        .await
+        .expect("authorize");
+    let callback = to_callback.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_owned();
     assert!(callback.starts_with(&li.app.base_url));
-    let landed = browser().get(&callback).send().await.expect("callback").url().clone();
+    let landed = browser()
+        .get(&callback)
+        .send()
+        .await
+        .expect("callback")
+        .url()
+        .clone();
     assert_eq!(query(&landed, "linkedin").as_deref(), Some("connected"));
     // the same callback again: the state was single use
-    let replay = browser().get(&callback).send().await.expect("replay").url().clone();
+    let replay = browser()
+        .get(&callback)
+        .send()
+        .await
+        .expect("replay")
+        .url()
+        .clone();
     assert_eq!(query(&replay, "error").as_deref(), Some("invalid_state"));
     // a made-up state
     let forged = browser()
-        .get(format!("{}/api/v1/integrations/linkedin/callback?code=x&state=forged", li.app.base_url))
+        .get(format!(
+            "{}/api/v1/integrations/linkedin/callback?code=x&state=forged",
+            li.app.base_url
+        ))
         .send()
         .await
         .expect("forged")
@@ -277,10 +372,23 @@ async fn state_replay_expiry_and_owner(backend: Backend) {
         .await
         .expect("start")
         .into_inner();
-    sql(&li.app, "UPDATE oauth_states SET expires_at = '2000-01-01 00:00:00+00:00'").await;
-    let landed = browser().get(&started.authorization_url).send().await.expect("browse").url().clone();
+    sql(
+        &li.app,
+        "UPDATE oauth_states SET expires_at = '2000-01-01 00:00:00+00:00'",
+    )
+    .await;
+    let landed = browser()
+        .get(&started.authorization_url)
+        .send()
+        .await
+        .expect("browse")
+        .url()
+        .clone();
     assert_eq!(query(&landed, "error").as_deref(), Some("invalid_state"));
-    assert_eq!(li.profile("bob").await.expect_err("none").code(), tonic::Code::NotFound);
+    assert_eq!(
+        li.profile("bob").await.expect_err("none").code(),
+        tonic::Code::NotFound
+    );
 
     // ada's state completed in carol's browser still connects ada, never carol
     let started = li
@@ -290,9 +398,18 @@ async fn state_replay_expiry_and_owner(backend: Backend) {
         .await
         .expect("start")
         .into_inner();
-    let landed = browser().get(&started.authorization_url).send().await.expect("browse").url().clone();
+    let landed = browser()
+        .get(&started.authorization_url)
+        .send()
+        .await
+        .expect("browse")
+        .url()
+        .clone();
     assert_eq!(query(&landed, "linkedin").as_deref(), Some("connected"));
-    assert_eq!(li.profile("carol").await.expect_err("none").code(), tonic::Code::NotFound);
+    assert_eq!(
+        li.profile("carol").await.expect_err("none").code(),
+        tonic::Code::NotFound
+    );
     // a calendar flow's state is not a LinkedIn state
     li.app.stop().await;
 }
@@ -301,22 +418,50 @@ async fn pkce_is_checked_by_the_sandbox(backend: Backend) {
     // the sandbox requires PKCE: without it the authorization request fails
     let li_required = li(backend, |_| {}, |c| c.linkedin.linkedin_pkce = false).await;
     let landed = li_required.connect("ada").await;
-    assert_ne!(query(&landed, "linkedin").as_deref(), Some("connected"), "{landed}");
+    assert_ne!(
+        query(&landed, "linkedin").as_deref(),
+        Some("connected"),
+        "{landed}"
+    );
     li_required.app.stop().await;
     // LinkedIn web apps without PKCE: the flow works with PKCE off
-    let li_web = li(backend, |s| s.pkce = PkceMode::Rejected, |c| c.linkedin.linkedin_pkce = false).await;
+    let li_web = li(
+        backend,
+        |s| s.pkce = PkceMode::Rejected,
+        |c| c.linkedin.linkedin_pkce = false,
+    )
+    .await;
     let landed = li_web.connect("ada").await;
-    assert_eq!(query(&landed, "linkedin").as_deref(), Some("connected"), "{landed}");
-    let exchange = li_web.handle.log.matching(http::Method::POST, "/oauth/v2/accessToken");
+    assert_eq!(
+        query(&landed, "linkedin").as_deref(),
+        Some("connected"),
+        "{landed}"
+    );
+    let exchange = li_web
+        .handle
+        .log
+        .matching(http::Method::POST, "/oauth/v2/accessToken");
     assert!(exchange[0].form_field("code_verifier").is_none());
     li_web.app.stop().await;
 }
 
 async fn privacy_toggles_delete_and_never_store(backend: Backend) {
-    let li = li(backend, |_| {}, |c| c.linkedin.linkedin_portability_enabled = true).await;
+    let li = li(
+        backend,
+        |_| {},
+        |c| c.linkedin.linkedin_portability_enabled = true,
+    )
+    .await;
     li.sandbox.set_member(EEA_MEMBER_SUB);
     li.connect("eve").await;
-    assert!(!li.profile("eve").await.expect("p").profile.expect("p").skills.is_empty());
+    assert!(!li
+        .profile("eve")
+        .await
+        .expect("p")
+        .profile
+        .expect("p")
+        .skills
+        .is_empty());
     let updated = li
         .client()
         .await
@@ -332,8 +477,15 @@ async fn privacy_toggles_delete_and_never_store(backend: Backend) {
         .expect("update")
         .into_inner();
     let deleted = sections(&updated.deleted_sections);
-    assert!(deleted.contains(&proto::LinkedInSection::Skills) && deleted.contains(&proto::LinkedInSection::Picture));
-    assert_eq!(li.count("linkedin_profiles", "skills IS NULL").await, 1, "deleted at once");
+    assert!(
+        deleted.contains(&proto::LinkedInSection::Skills)
+            && deleted.contains(&proto::LinkedInSection::Picture)
+    );
+    assert_eq!(
+        li.count("linkedin_profiles", "skills IS NULL").await,
+        1,
+        "deleted at once"
+    );
     let view = li.profile("eve").await.expect("profile");
     let profile = view.profile.expect("p");
     assert!(profile.skills.is_empty() && profile.picture_url.is_empty());
@@ -343,12 +495,10 @@ async fn privacy_toggles_delete_and_never_store(backend: Backend) {
     li.handle.log.clear();
     li.forget_manual_sync().await;
     li.sync("eve").await.expect("sync");
-    let asked_skills = li
-        .handle
-        .log
-        .requests()
-        .iter()
-        .any(|r| r.path == "/rest/memberSnapshotData" && r.query.contains("SKILLS"));
+    let asked_skills = li.handle.log.requests().iter().any(|r| {
+        r.path == "/rest/memberSnapshotData"
+            && r.query.as_deref().is_some_and(|q| q.contains("SKILLS"))
+    });
     assert!(!asked_skills, "a switched-off section is not fetched");
     assert_eq!(li.count("linkedin_profiles", "skills IS NULL").await, 1);
     let profile = li.profile("eve").await.expect("p").profile.expect("p");
@@ -357,10 +507,14 @@ async fn privacy_toggles_delete_and_never_store(backend: Backend) {
 }
 
 async fn frequency_schedules_and_the_sweep_enqueues_due_syncs(backend: Backend) {
-    let li = li(backend, |_| {}, |c| {
-        c.jobs.workers_enabled = true;
-        c.jobs.job_poll_interval_ms = 50;
-    })
+    let li = li(
+        backend,
+        |_| {},
+        |c| {
+            c.jobs.workers_enabled = true;
+            c.jobs.job_poll_interval_ms = 50;
+        },
+    )
     .await;
     li.connect("ada").await;
     let mut client = li.client().await;
@@ -377,7 +531,10 @@ async fn frequency_schedules_and_the_sweep_enqueues_due_syncs(backend: Backend) 
         .expect("daily")
         .into_inner();
     let next = daily.next_sync_at.expect("next").seconds - now;
-    assert!((77_760..=95_040).contains(&next), "a day give or take 10%: {next}");
+    assert!(
+        (77_760..=95_040).contains(&next),
+        "a day give or take 10%: {next}"
+    );
     let manual = client
         .update_linked_in_settings(authed(
             UpdateLinkedInSettingsRequest {
@@ -392,7 +549,10 @@ async fn frequency_schedules_and_the_sweep_enqueues_due_syncs(backend: Backend) 
     assert!(manual.next_sync_at.is_none());
     let bad = client
         .update_linked_in_settings(authed(
-            UpdateLinkedInSettingsRequest { frequency: 42, ..Default::default() },
+            UpdateLinkedInSettingsRequest {
+                frequency: 42,
+                ..Default::default()
+            },
             &token("ada", &[]),
         ))
         .await
@@ -413,17 +573,27 @@ async fn frequency_schedules_and_the_sweep_enqueues_due_syncs(backend: Backend) 
     sql(&li.app, "UPDATE linkedin_profiles SET next_sync_at = '2000-01-01 00:00:00+00:00', last_synced_at = '2000-01-01 00:00:00+00:00'").await;
     let enqueued = li_jobs::sweep(&li.app.ctx).await.expect("sweep");
     assert_eq!(enqueued, 1);
-    assert_eq!(li_jobs::sweep(&li.app.ctx).await.expect("sweep again"), 0, "not twice");
+    assert_eq!(
+        li_jobs::sweep(&li.app.ctx).await.expect("sweep again"),
+        0,
+        "not twice"
+    );
     let started = std::time::Instant::now();
     loop {
         let view = li.profile("ada").await.expect("profile");
         let synced = view.last_synced_at.expect("synced").seconds;
         if synced > now - 5 {
             let next = view.next_sync_at.expect("next").seconds - now;
-            assert!((544_320..=665_280).contains(&next), "a week give or take 10%: {next}");
+            assert!(
+                (544_320..=665_280).contains(&next),
+                "a week give or take 10%: {next}"
+            );
             break;
         }
-        assert!(started.elapsed() < Duration::from_secs(10), "scheduled sync did not run");
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "scheduled sync did not run"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     li.app.stop().await;
@@ -445,7 +615,9 @@ async fn manual_sync_is_throttled(backend: Backend) {
 async fn unauthorized_at_linkedin_needs_reauth(backend: Backend) {
     let li = li(backend, |_| {}, |_| {}).await;
     li.connect("ada").await;
-    li.sandbox.oauth().revoke_all_for_subject(&li.sandbox.config().members[0].sub);
+    li.sandbox
+        .oauth()
+        .revoke_all_for_subject(&li.sandbox.config().members[0].sub);
     let err = li.sync("ada").await.expect_err("refused");
     assert_eq!(err.code(), tonic::Code::FailedPrecondition);
     let view = li.profile("ada").await.expect("profile");
@@ -457,12 +629,20 @@ async fn unauthorized_at_linkedin_needs_reauth(backend: Backend) {
         .await
         .expect("status")
         .into_inner();
-    assert_eq!(status.linkedin[0].state(), proto::ConnectionState::NeedsReauth);
+    assert_eq!(
+        status.linkedin[0].state(),
+        proto::ConnectionState::NeedsReauth
+    );
     li.app.stop().await;
 }
 
 async fn disconnect_deletes_everything_but_the_audit_row(backend: Backend) {
-    let li = li(backend, |_| {}, |c| c.linkedin.linkedin_portability_enabled = true).await;
+    let li = li(
+        backend,
+        |_| {},
+        |c| c.linkedin.linkedin_portability_enabled = true,
+    )
+    .await;
     li.sandbox.set_member(EEA_MEMBER_SUB);
     li.connect("eve").await;
     let member = li.sandbox.member(EEA_MEMBER_SUB).expect("member");
@@ -474,11 +654,21 @@ async fn disconnect_deletes_everything_but_the_audit_row(backend: Backend) {
         .expect("disconnect")
         .into_inner();
     assert!(reply.revoked_at_provider);
-    assert_eq!(li.handle.log.count(http::Method::POST, "/oauth/v2/revoke"), 1);
-    assert_eq!(li.profile("eve").await.expect_err("gone").code(), tonic::Code::NotFound);
+    assert_eq!(
+        li.handle.log.count(http::Method::POST, "/oauth/v2/revoke"),
+        1
+    );
+    assert_eq!(
+        li.profile("eve").await.expect_err("gone").code(),
+        tonic::Code::NotFound
+    );
     assert_eq!(li.count("linkedin_profiles", "1 = 1").await, 0);
     assert_eq!(li.count("oauth_credentials", "1 = 1").await, 0);
-    assert_eq!(li.count("jobs", "state = 'pending' AND kind = 'linkedin.sync'").await, 0);
+    assert_eq!(
+        li.count("jobs", "state = 'pending' AND kind = 'linkedin.sync'")
+            .await,
+        0
+    );
     let activity = li
         .client()
         .await
@@ -491,8 +681,16 @@ async fn disconnect_deletes_everything_but_the_audit_row(backend: Backend) {
         .iter()
         .find(|a| a.activity == "oauth.disconnect")
         .expect("audit row kept");
-    for personal in [&member.given_name, &member.family_name, &member.profile.headline] {
-        assert!(!audit.message.contains(personal.as_str()), "{}", audit.message);
+    for personal in [
+        &member.given_name,
+        &member.family_name,
+        &member.profile.headline,
+    ] {
+        assert!(
+            !audit.message.contains(personal.as_str()),
+            "{}",
+            audit.message
+        );
     }
     if let Some(email) = &member.email {
         assert!(!audit.message.contains(email.as_str()));
@@ -504,7 +702,9 @@ async fn provider_503_then_success_with_backoff(backend: Backend) {
     let li = li(backend, |_| {}, |_| {}).await;
     li.connect("ada").await;
     li.handle.faults.set_path_prefix(Some("/v2/userinfo"));
-    li.handle.faults.fail_next(2, StatusCode::SERVICE_UNAVAILABLE);
+    li.handle
+        .faults
+        .fail_next(2, StatusCode::SERVICE_UNAVAILABLE);
     li.handle.log.clear();
     li.sync("ada").await.expect("succeeds after retries");
     assert_eq!(li.handle.log.count(http::Method::GET, "/v2/userinfo"), 3);
@@ -513,27 +713,51 @@ async fn provider_503_then_success_with_backoff(backend: Backend) {
 }
 
 async fn flag_off_refuses_everything(backend: Backend) {
-    let li = li(backend, |_| {}, |c| c.linkedin.enable_linkedin_integration = false).await;
+    let li = li(
+        backend,
+        |_| {},
+        |c| c.linkedin.enable_linkedin_integration = false,
+    )
+    .await;
     let mut client = li.client().await;
     let t = token("ada", &[]);
     let codes = [
-        client.start_linked_in_auth(authed(StartLinkedInAuthRequest {}, &t)).await.err(),
-        client.get_linked_in_profile(authed(GetLinkedInProfileRequest {}, &t)).await.err(),
+        client
+            .start_linked_in_auth(authed(StartLinkedInAuthRequest {}, &t))
+            .await
+            .err(),
+        client
+            .get_linked_in_profile(authed(GetLinkedInProfileRequest {}, &t))
+            .await
+            .err(),
         client
             .update_linked_in_settings(authed(UpdateLinkedInSettingsRequest::default(), &t))
             .await
             .err(),
-        client.sync_linked_in_profile(authed(SyncLinkedInProfileRequest {}, &t)).await.err(),
-        client.disconnect_linked_in(authed(DisconnectLinkedInRequest {}, &t)).await.err(),
+        client
+            .sync_linked_in_profile(authed(SyncLinkedInProfileRequest {}, &t))
+            .await
+            .err(),
+        client
+            .disconnect_linked_in(authed(DisconnectLinkedInRequest {}, &t))
+            .await
+            .err(),
     ];
     for status in codes {
         let status = status.expect("refused");
         assert_eq!(status.code(), tonic::Code::FailedPrecondition);
-        assert!(status.message().contains("ENABLE_LINKEDIN_INTEGRATION"), "{}", status.message());
+        assert!(
+            status.message().contains("ENABLE_LINKEDIN_INTEGRATION"),
+            "{}",
+            status.message()
+        );
     }
     assert_eq!(li_jobs::sweep(&li.app.ctx).await.expect("sweep"), 0);
     let landed = browser()
-        .get(format!("{}/api/v1/integrations/linkedin/callback?code=x&state=y", li.app.base_url))
+        .get(format!(
+            "{}/api/v1/integrations/linkedin/callback?code=x&state=y",
+            li.app.base_url
+        ))
         .send()
         .await
         .expect("callback")
@@ -546,8 +770,13 @@ async fn flag_off_refuses_everything(backend: Backend) {
 async fn expiring_and_expired_tokens(backend: Backend) {
     let li = li(backend, |_| {}, |_| {}).await;
     li.connect("ada").await;
-    let in_three_days = (chrono::Utc::now() + chrono::Duration::days(3)).format("%Y-%m-%d %H:%M:%S+00:00");
-    sql(&li.app, &format!("UPDATE oauth_credentials SET token_expires_at = '{in_three_days}'")).await;
+    let in_three_days =
+        (chrono::Utc::now() + chrono::Duration::days(3)).format("%Y-%m-%d %H:%M:%S+00:00");
+    sql(
+        &li.app,
+        &format!("UPDATE oauth_credentials SET token_expires_at = '{in_three_days}'"),
+    )
+    .await;
     let mut client = li.client().await;
     let status = client
         .get_integration_status(authed(GetIntegrationStatusRequest {}, &token("ada", &[])))
@@ -557,17 +786,29 @@ async fn expiring_and_expired_tokens(backend: Backend) {
     assert_eq!(status.linkedin[0].state(), proto::ConnectionState::Expiring);
     li_jobs::sweep(&li.app.ctx).await.expect("sweep");
     li_jobs::sweep(&li.app.ctx).await.expect("sweep again");
-    let warned = li.count("integration_activity_logs", "activity = 'token.expiring'").await;
+    let warned = li
+        .count("integration_activity_logs", "activity = 'token.expiring'")
+        .await;
     assert_eq!(warned, 1, "told once");
-    sql(&li.app, "UPDATE oauth_credentials SET token_expires_at = '2000-01-01 00:00:00+00:00'").await;
+    sql(
+        &li.app,
+        "UPDATE oauth_credentials SET token_expires_at = '2000-01-01 00:00:00+00:00'",
+    )
+    .await;
     let status = client
         .get_integration_status(authed(GetIntegrationStatusRequest {}, &token("ada", &[])))
         .await
         .expect("status")
         .into_inner();
-    assert_eq!(status.linkedin[0].state(), proto::ConnectionState::NeedsReauth);
+    assert_eq!(
+        status.linkedin[0].state(),
+        proto::ConnectionState::NeedsReauth
+    );
     li.forget_manual_sync().await;
-    assert_eq!(li.sync("ada").await.expect_err("expired").code(), tonic::Code::FailedPrecondition);
+    assert_eq!(
+        li.sync("ada").await.expect_err("expired").code(),
+        tonic::Code::FailedPrecondition
+    );
     li.app.stop().await;
 }
 
@@ -575,14 +816,27 @@ async fn issuer_on_the_callback_is_checked(backend: Backend) {
     // a server that sends iss (RFC 9207) on its own origin: accepted
     let li_ok = li(backend, |_| {}, |_| {}).await;
     let base = li_ok.handle.base_url();
-    li_ok.sandbox.oauth().set_callback_issuer(Some(format!("{base}/oauth")));
+    li_ok
+        .sandbox
+        .oauth()
+        .set_callback_issuer(Some(format!("{base}/oauth")));
     let landed = li_ok.connect("ada").await;
-    assert_eq!(query(&landed, "linkedin").as_deref(), Some("connected"), "{landed}");
+    assert_eq!(
+        query(&landed, "linkedin").as_deref(),
+        Some("connected"),
+        "{landed}"
+    );
     // an issuer on another origin: a mix-up, refused
-    li_ok.sandbox.oauth().set_callback_issuer(Some("https://evil.example/oauth".to_owned()));
+    li_ok
+        .sandbox
+        .oauth()
+        .set_callback_issuer(Some("https://evil.example/oauth".to_owned()));
     let landed = li_ok.connect("bob").await;
     assert_eq!(query(&landed, "error").as_deref(), Some("invalid_issuer"));
-    assert_eq!(li_ok.profile("bob").await.expect_err("none").code(), tonic::Code::NotFound);
+    assert_eq!(
+        li_ok.profile("bob").await.expect_err("none").code(),
+        tonic::Code::NotFound
+    );
     li_ok.app.stop().await;
 }
 

@@ -99,7 +99,11 @@ pub async fn complete_callback(ctx: &AppContext, params: CallbackParams) -> Stri
     let Some(state) = params.state.as_deref() else {
         return failure("invalid_state");
     };
-    let flow = match ctx.oauth.take_flow(state, &[Provider::LinkedIn], None).await {
+    let flow = match ctx
+        .oauth
+        .take_flow(state, &[Provider::LinkedIn], None)
+        .await
+    {
         Ok(flow) => flow,
         Err(err) => {
             tracing::info!(reason = %err, "linkedin callback with a bad state");
@@ -132,12 +136,20 @@ pub async fn complete_callback(ctx: &AppContext, params: CallbackParams) -> Stri
             error,
             "user_cancelled_login" | "user_cancelled_authorize" | "access_denied"
         );
-        let code = if denied { "access_denied" } else { "provider_error" };
+        let code = if denied {
+            "access_denied"
+        } else {
+            "provider_error"
+        };
         return fail(code, format!("linkedin answered {}", sanitize(error))).await;
     }
     if let Some(iss) = params.iss.as_deref() {
         if !issuer_matches(ctx, iss) {
-            return fail("invalid_issuer", "callback from an unexpected issuer".to_owned()).await;
+            return fail(
+                "invalid_issuer",
+                "callback from an unexpected issuer".to_owned(),
+            )
+            .await;
         }
     }
     let Some(code) = params.code.as_deref().filter(|c| !c.is_empty()) else {
@@ -164,10 +176,7 @@ async fn store_connection(
     tokens: crate::oauth::TokenSet,
     started: Instant,
 ) -> std::result::Result<(), ConnectFailure> {
-    let granted: Vec<String> = tokens
-        .scopes
-        .clone()
-        .unwrap_or_else(|| requested.to_vec());
+    let granted: Vec<String> = tokens.scopes.clone().unwrap_or_else(|| requested.to_vec());
     let wants_portability = granted.iter().any(|s| s == PORTABILITY_SCOPE);
     let existing = linkedin_profiles::find(&ctx.db, user_id)
         .await
@@ -222,7 +231,14 @@ async fn store_connection(
     let txn = ctx.db.begin().await.map_err(db_error)?;
     let connection_id = ctx
         .oauth
-        .save_connection_in(&txn, Provider::LinkedIn, &owner, Some(&member_id), &tokens, requested)
+        .save_connection_in(
+            &txn,
+            Provider::LinkedIn,
+            &owner,
+            Some(&member_id),
+            &tokens,
+            requested,
+        )
         .await
         .map_err(|err: OAuthError| (err.code(), "storing the connection failed".to_owned()))?;
     linkedin_profiles::upsert(

@@ -89,9 +89,14 @@ pub async fn sweep(ctx: &AppContext) -> Result<u64, AppError> {
         let jobs = users
             .iter()
             .map(|user| {
-                NewJob::new(SYNC, SyncPayload { user_id: user.clone() })
-                    .unique(sync_key(user))
-                    .for_user(user.clone())
+                NewJob::new(
+                    SYNC,
+                    SyncPayload {
+                        user_id: user.clone(),
+                    },
+                )
+                .unique(sync_key(user))
+                .for_user(user.clone())
             })
             .collect();
         let txn = ctx.db.begin().await?;
@@ -113,7 +118,8 @@ pub async fn sweep(ctx: &AppContext) -> Result<u64, AppError> {
 async fn warn_expiring(ctx: &AppContext) -> Result<(), AppError> {
     let now = Utc::now();
     let expiring =
-        credentials::expiring_unrefreshable(&ctx.db, PROVIDER, now + EXPIRING_WINDOW, 5_000).await?;
+        credentials::expiring_unrefreshable(&ctx.db, PROVIDER, now + EXPIRING_WINDOW, 5_000)
+            .await?;
     if expiring.is_empty() {
         return Ok(());
     }
@@ -128,7 +134,11 @@ async fn warn_expiring(ctx: &AppContext) -> Result<(), AppError> {
             &txn,
             ActivityEvent {
                 provider: Provider::LinkedIn,
-                activity: if expired { "token.expired" } else { "token.expiring" },
+                activity: if expired {
+                    "token.expired"
+                } else {
+                    "token.expiring"
+                },
                 status: ActivityStatus::Pending,
                 duration: std::time::Duration::ZERO,
                 message: if expired {
@@ -167,7 +177,9 @@ struct Sweep(Arc<AppContext>);
 #[async_trait::async_trait]
 impl JobHandler for Sweep {
     async fn run(&self, _job: &Job) -> Result<(), JobError> {
-        let enqueued = sweep(&self.0).await.map_err(|e| JobError::Retry(e.to_string()))?;
+        let enqueued = sweep(&self.0)
+            .await
+            .map_err(|e| JobError::Retry(e.to_string()))?;
         tracing::info!(enqueued, "linkedin sync sweep");
         Ok(())
     }

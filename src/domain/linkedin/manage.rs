@@ -59,7 +59,8 @@ pub async fn get_profile(ctx: &AppContext, caller: &Identity) -> Result<ProfileV
     let privacy = privacy_of(&row);
     let profile = stored_profile(&row);
     let (completeness_percent, missing_sections) = completeness(&profile, privacy);
-    let times: SectionTimes = serde_json::from_value(row.sections_synced_at.clone()).unwrap_or_default();
+    let times: SectionTimes =
+        serde_json::from_value(row.sections_synced_at.clone()).unwrap_or_default();
     let mut synced_sections: Vec<(Section, DateTime<Utc>)> = times
         .iter()
         .filter_map(|(name, at)| Section::parse(name).map(|s| (s, *at)))
@@ -128,7 +129,8 @@ pub async fn update_settings(
         ..Default::default()
     };
     let mut deleted = Vec::new();
-    let mut times: SectionTimes = serde_json::from_value(row.sections_synced_at.clone()).unwrap_or_default();
+    let mut times: SectionTimes =
+        serde_json::from_value(row.sections_synced_at.clone()).unwrap_or_default();
     let mut profile = stored_profile(&row);
     if old.picture && !privacy.picture {
         profile.basic.picture_url = None;
@@ -172,7 +174,11 @@ pub async fn update_settings(
             message: format!(
                 "frequency {}; deleted: {}",
                 frequency.as_str(),
-                if deleted_names.is_empty() { "nothing".to_owned() } else { deleted_names.join(", ") }
+                if deleted_names.is_empty() {
+                    "nothing".to_owned()
+                } else {
+                    deleted_names.join(", ")
+                }
             ),
             user_id: Some(&caller.user_id),
             organization_id: None,
@@ -196,7 +202,8 @@ pub async fn disconnect(ctx: &AppContext, caller: &Identity) -> Result<bool> {
     super::ensure_enabled(&ctx.config)?;
     let started = Instant::now();
     let owner = credentials::user_owner(&caller.user_id);
-    let connection = credentials::find_by_owner(&ctx.db, Provider::LinkedIn.as_str(), &owner).await?;
+    let connection =
+        credentials::find_by_owner(&ctx.db, Provider::LinkedIn.as_str(), &owner).await?;
     let profile = linkedin_profiles::find(&ctx.db, &caller.user_id).await?;
     let Some(connection) = connection else {
         if profile.is_some() {

@@ -139,8 +139,12 @@ impl Profile {
                 location: fetched.location.filter(|_| portability),
                 industry: fetched.industry.filter(|_| portability),
             },
-            experience: fetched.experience.filter(|_| portability && privacy.experience),
-            education: fetched.education.filter(|_| portability && privacy.education),
+            experience: fetched
+                .experience
+                .filter(|_| portability && privacy.experience),
+            education: fetched
+                .education
+                .filter(|_| portability && privacy.education),
             skills: fetched.skills.filter(|_| portability && privacy.skills),
         }
     }
@@ -149,7 +153,14 @@ impl Profile {
     pub fn changed_sections(&self, new: &Profile) -> Vec<Section> {
         let (a, b) = (&self.basic, &new.basic);
         let mut changed = Vec::new();
-        let name = |p: &Basic| (p.name.clone(), p.given_name.clone(), p.family_name.clone(), p.locale.clone());
+        let name = |p: &Basic| {
+            (
+                p.name.clone(),
+                p.given_name.clone(),
+                p.family_name.clone(),
+                p.locale.clone(),
+            )
+        };
         if name(a) != name(b) {
             changed.push(Section::Name);
         }
@@ -268,7 +279,12 @@ mod tests {
         let (percent, missing) = completeness(&new, Privacy::default());
         assert_eq!(
             missing,
-            vec![Section::Summary, Section::Location, Section::Industry, Section::Education]
+            vec![
+                Section::Summary,
+                Section::Location,
+                Section::Industry,
+                Section::Education
+            ]
         );
         assert_eq!(percent, 56);
     }

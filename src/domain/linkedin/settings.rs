@@ -50,7 +50,10 @@ impl Frequency {
     /// When the next scheduled sync is due: one period from `now`, moved by up
     /// to a tenth of a period either way, so users who connected together do
     /// not all sync at the same moment.
-    pub fn next_after(self, now: chrono::DateTime<chrono::Utc>) -> Option<chrono::DateTime<chrono::Utc>> {
+    pub fn next_after(
+        self,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Option<chrono::DateTime<chrono::Utc>> {
         let period = self.period()?;
         let factor = rand::thread_rng().gen_range(0.9..=1.1);
         let delay = chrono::Duration::from_std(period.mul_f64(factor)).ok()?;

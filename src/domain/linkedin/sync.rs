@@ -106,12 +106,19 @@ pub async fn sync_user(ctx: &AppContext, user_id: &str, trigger: Trigger) -> Res
         .ok_or(AppError::NotFound("linkedin connection"))?;
     let result = fetch_and_store(ctx, &row, started).await;
     let (status, message) = match &result {
-        Ok(report) if report.changed.is_empty() => (ActivityStatus::Success, "no changes".to_owned()),
+        Ok(report) if report.changed.is_empty() => {
+            (ActivityStatus::Success, "no changes".to_owned())
+        }
         Ok(report) => (
             ActivityStatus::Success,
             format!(
                 "changed: {}",
-                report.changed.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+                report
+                    .changed
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         ),
         Err(err) => (ActivityStatus::Failure, err.to_string()),
@@ -188,7 +195,11 @@ async fn fetch(
             // the token was refused: refresh once (if nobody did) and try again
             let token = ctx
                 .oauth
-                .refresh(&endpoints, &row.connection_id, RefreshWhen::VersionIs(connection.token_version))
+                .refresh(
+                    &endpoints,
+                    &row.connection_id,
+                    RefreshWhen::VersionIs(connection.token_version),
+                )
                 .await
                 .map_err(|e| {
                     if e.needs_reauth() {
@@ -208,7 +219,11 @@ async fn fetch(
     }
 }
 
-async fn fetch_and_store(ctx: &AppContext, row: &ProfileRow, started: Instant) -> Result<SyncReport> {
+async fn fetch_and_store(
+    ctx: &AppContext,
+    row: &ProfileRow,
+    started: Instant,
+) -> Result<SyncReport> {
     let privacy = privacy_of(row);
     let capability = Capability::parse(&row.capability);
     let plan = FetchPlan {
@@ -221,11 +236,17 @@ async fn fetch_and_store(ctx: &AppContext, row: &ProfileRow, started: Instant) -
         Ok(fetched) => fetched,
         Err(failure) => {
             let (state, message) = match &failure {
-                FetchFailure::Reauth => (ConnectionState::NeedsReauth, "linkedin refused the token".to_owned()),
-                FetchFailure::Provider(err) => (ConnectionState::Connected, format!("sync failed: {err}")),
+                FetchFailure::Reauth => (
+                    ConnectionState::NeedsReauth,
+                    "linkedin refused the token".to_owned(),
+                ),
+                FetchFailure::Provider(err) => {
+                    (ConnectionState::Connected, format!("sync failed: {err}"))
+                }
                 FetchFailure::App(_) => (ConnectionState::Connected, "sync failed".to_owned()),
             };
-            credentials::set_state(&ctx.db, &row.connection_id, state.as_str(), Some(&message)).await?;
+            credentials::set_state(&ctx.db, &row.connection_id, state.as_str(), Some(&message))
+                .await?;
             return Err(failure.into());
         }
     };
@@ -249,7 +270,8 @@ async fn fetch_and_store(ctx: &AppContext, row: &ProfileRow, started: Instant) -
         change.capability = Set(capability.as_str().to_owned());
     }
     if !changed.is_empty() {
-        let mut times: SectionTimes = serde_json::from_value(row.sections_synced_at.clone()).unwrap_or_default();
+        let mut times: SectionTimes =
+            serde_json::from_value(row.sections_synced_at.clone()).unwrap_or_default();
         for section in &changed {
             if new.has(*section) {
                 times.insert(section.as_str().to_owned(), now);
@@ -259,7 +281,12 @@ async fn fetch_and_store(ctx: &AppContext, row: &ProfileRow, started: Instant) -
         }
         change.sections_synced_at = Set(json(&times));
         change.last_changed_at = Set(Some(now));
-        if changed.iter().any(|s| !matches!(s, Section::Experience | Section::Education | Section::Skills)) {
+        if changed.iter().any(|s| {
+            !matches!(
+                s,
+                Section::Experience | Section::Education | Section::Skills
+            )
+        }) {
             change.basic = Set(json::<Basic>(&new.basic));
         }
         if changed.contains(&Section::Experience) {
@@ -273,7 +300,13 @@ async fn fetch_and_store(ctx: &AppContext, row: &ProfileRow, started: Instant) -
         }
     }
     linkedin_profiles::update(&ctx.db, &row.user_id, change).await?;
-    credentials::set_state(&ctx.db, &row.connection_id, ConnectionState::Connected.as_str(), None).await?;
+    credentials::set_state(
+        &ctx.db,
+        &row.connection_id,
+        ConnectionState::Connected.as_str(),
+        None,
+    )
+    .await?;
     Ok(SyncReport {
         changed,
         synced_at: now,
