@@ -83,6 +83,14 @@ impl ConnectionCache {
         Self { inner: Some(inner) }
     }
 
+    /// Drops an owner's entry now: for changes this process just made, so
+    /// its own next read sees them without waiting for the notification.
+    pub fn invalidate(&self, owner: &str) {
+        if let Some(inner) = &self.inner {
+            inner.invalidate(owner);
+        }
+    }
+
     /// Summaries of the connections of `owners`, from the cache where it is
     /// live and fresh, else from the database.
     pub async fn summaries(

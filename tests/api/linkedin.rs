@@ -160,6 +160,29 @@ pub fn browser() -> reqwest::Client {
         .expect("browser")
 }
 
+/// The LinkedIn state `GetIntegrationStatus` shows once it equals `expected`
+/// (a change made in SQL reaches the per-owner cache by notification).
+async fn status_becomes(li: &Li, user: &str, expected: proto::ConnectionState) {
+    let started = std::time::Instant::now();
+    loop {
+        let status = li
+            .client()
+            .await
+            .get_integration_status(authed(GetIntegrationStatusRequest {}, &token(user, &[])))
+            .await
+            .expect("status")
+            .into_inner();
+        if status.linkedin.first().map(|c| c.state()) == Some(expected) {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "status never became {expected:?}: {status:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 fn query(url: &url::Url, key: &str) -> Option<String> {
     url.query_pairs()
         .find(|(k, _)| k == key)
@@ -777,13 +800,7 @@ async fn expiring_and_expired_tokens(backend: Backend) {
         &format!("UPDATE oauth_credentials SET token_expires_at = '{in_three_days}'"),
     )
     .await;
-    let mut client = li.client().await;
-    let status = client
-        .get_integration_status(authed(GetIntegrationStatusRequest {}, &token("ada", &[])))
-        .await
-        .expect("status")
-        .into_inner();
-    assert_eq!(status.linkedin[0].state(), proto::ConnectionState::Expiring);
+    status_becomes(&li, "ada", proto::ConnectionState::Expiring).await;
     li_jobs::sweep(&li.app.ctx).await.expect("sweep");
     li_jobs::sweep(&li.app.ctx).await.expect("sweep again");
     let warned = li
@@ -795,15 +812,7 @@ async fn expiring_and_expired_tokens(backend: Backend) {
         "UPDATE oauth_credentials SET token_expires_at = '2000-01-01 00:00:00+00:00'",
     )
     .await;
-    let status = client
-        .get_integration_status(authed(GetIntegrationStatusRequest {}, &token("ada", &[])))
-        .await
-        .expect("status")
-        .into_inner();
-    assert_eq!(
-        status.linkedin[0].state(),
-        proto::ConnectionState::NeedsReauth
-    );
+    status_becomes(&li, "ada", proto::ConnectionState::NeedsReauth).await;
     li.forget_manual_sync().await;
     assert_eq!(
         li.sync("ada").await.expect_err("expired").code(),

@@ -253,9 +253,9 @@ async fn store_connection(
             sync_skills: privacy.skills,
             frequency: frequency.as_str().to_owned(),
             basic: json(&profile.basic),
-            experience: profile.experience.as_ref().map(|v| json(v)),
-            education: profile.education.as_ref().map(|v| json(v)),
-            skills: profile.skills.as_ref().map(|v| json(v)),
+            experience: profile.experience.as_ref().map(json),
+            education: profile.education.as_ref().map(json),
+            skills: profile.skills.as_ref().map(json),
             sections_synced_at: json(&times),
             last_synced_at: Some(now),
             last_changed_at: Some(now),
@@ -289,6 +289,8 @@ async fn store_connection(
     .await
     .map_err(db_error)?;
     txn.commit().await.map_err(db_error)?;
+    ctx.connections
+        .invalidate(&crate::store::credentials::user_owner(user_id));
     Ok(())
 }
 

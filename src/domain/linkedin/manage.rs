@@ -240,5 +240,6 @@ pub async fn disconnect(ctx: &AppContext, caller: &Identity) -> Result<bool> {
     )
     .await?;
     txn.commit().await?;
+    ctx.connections.invalidate(&owner);
     Ok(revoked)
 }

@@ -290,13 +290,13 @@ async fn fetch_and_store(
             change.basic = Set(json::<Basic>(&new.basic));
         }
         if changed.contains(&Section::Experience) {
-            change.experience = Set(new.experience.as_ref().map(|v| json(v)));
+            change.experience = Set(new.experience.as_ref().map(json));
         }
         if changed.contains(&Section::Education) {
-            change.education = Set(new.education.as_ref().map(|v| json(v)));
+            change.education = Set(new.education.as_ref().map(json));
         }
         if changed.contains(&Section::Skills) {
-            change.skills = Set(new.skills.as_ref().map(|v| json(v)));
+            change.skills = Set(new.skills.as_ref().map(json));
         }
     }
     linkedin_profiles::update(&ctx.db, &row.user_id, change).await?;
