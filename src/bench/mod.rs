@@ -18,6 +18,7 @@ pub mod idle;
 pub mod jobs;
 pub mod jobs_lag;
 pub mod jobs_report;
+pub mod linkedin;
 pub mod load;
 pub mod report;
 pub mod targets;
@@ -75,6 +76,8 @@ pub enum Suite {
     /// The job engine against bare claim-and-complete SQL, and the lag of
     /// due jobs while the prune sweep runs on a large table.
     Jobs(jobs::JobsArgs),
+    /// Connected users synced by the engine against a rate-limited sandbox LinkedIn.
+    Linkedin(linkedin::LinkedInArgs),
 }
 
 /// Settings of `bench server`.
@@ -118,6 +121,7 @@ pub async fn run(args: BenchArgs, base: Config) -> anyhow::Result<()> {
         None => run_server(args.server, base).await,
         Some(Suite::Server(server)) => run_server(server, base).await,
         Some(Suite::Jobs(jobs)) => jobs::run(jobs, base).await,
+        Some(Suite::Linkedin(args)) => linkedin::run(args, base).await,
     }
 }
 
