@@ -109,12 +109,14 @@ pub fn outbound_config(config: &Config) -> OutboundConfig {
     outbound.defaults.request_timeout = config.outbound.timeout();
     outbound.defaults.retry.max_attempts = config.outbound.outbound_max_attempts.max(1);
     outbound.defaults.retry.max_retry_after = Duration::from_secs(120);
-    // LinkedIn's limits are per app: one budget for all members, evenly paced
+    // LinkedIn's limits are per app: one budget for all members, paced evenly
+    // with a burst of a twentieth of a second's worth, which lets the pacing
+    // catch up on timer overshoot; no second ever sees more than rps + burst
     let rps = config.linkedin.linkedin_rate_limit_rps.max(1);
     outbound.with_provider(crate::providers::linkedin::PROVIDER, |p| {
         p.budget.requests = rps;
         p.budget.per = Duration::from_secs(1);
-        p.budget.burst = 1;
+        p.budget.burst = (rps / 20).max(1);
         p.budget.max_wait = Duration::from_secs(30);
     })
 }

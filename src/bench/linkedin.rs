@@ -39,8 +39,9 @@ pub struct LinkedInArgs {
     /// The sandbox provider's limit: requests per second before it answers 429.
     #[arg(long, default_value_t = 200)]
     pub provider_limit: u32,
-    /// `LINKEDIN_RATE_LIMIT_RPS` of the service under test.
-    #[arg(long, default_value_t = 195)]
+    /// `LINKEDIN_RATE_LIMIT_RPS` of the service under test: with its burst of
+    /// a twentieth, 188/s never sends more than 197 in any second.
+    #[arg(long, default_value_t = 188)]
     pub client_rps: u32,
     /// `LINKEDIN_SYNC_CONCURRENCY` of the service under test.
     #[arg(long, default_value_t = 32)]

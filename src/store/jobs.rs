@@ -515,41 +515,51 @@ pub async fn find(db: &impl ConnectionTrait, id: i64) -> Result<Option<JobRow>, 
     Jobs::find_by_id(id).one(db).await
 }
 
-/// Inserts many jobs in one statement; those whose unique key already has a
-/// pending job are skipped. Returns how many were inserted.
+/// Rows per insert statement: 16 bind parameters each stays under the
+/// PostgreSQL (65,535) and SQLite (32,766) limits.
+const INSERT_CHUNK: usize = 1_000;
+
+/// Inserts many jobs, a thousand per statement; those whose unique key already
+/// has a pending job are skipped. Returns how many were inserted.
 pub async fn insert_many(db: &impl ConnectionTrait, rows: Vec<NewJobRow>) -> Result<u64, DbErr> {
-    if rows.is_empty() {
-        return Ok(0);
-    }
     let now = Utc::now();
-    let models = rows.into_iter().map(|row| jobs::ActiveModel {
-        kind: Set(row.kind),
-        payload: Set(row.payload),
-        unique_key: Set(row.unique_key),
-        state: Set(PENDING.to_owned()),
-        priority: Set(row.priority),
-        run_at: Set(row.run_at),
-        attempts: Set(0),
-        max_attempts: Set(row.max_attempts),
-        locked_by: Set(None),
-        locked_until: Set(None),
-        last_error: Set(None),
-        user_id: Set(row.user_id),
-        organization_id: Set(row.organization_id),
-        created_at: Set(now),
-        updated_at: Set(now),
-        completed_at: Set(None),
-        ..Default::default()
-    });
-    match Jobs::insert_many(models)
-        .on_conflict(OnConflict::new().do_nothing().to_owned())
-        .exec_without_returning(db)
-        .await
-    {
-        Ok(n) => Ok(n),
-        Err(DbErr::RecordNotInserted) => Ok(0),
-        Err(err) => Err(err),
+    let mut inserted = 0;
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let models: Vec<jobs::ActiveModel> = rows
+            .by_ref()
+            .take(INSERT_CHUNK)
+            .map(|row| jobs::ActiveModel {
+                kind: Set(row.kind),
+                payload: Set(row.payload),
+                unique_key: Set(row.unique_key),
+                state: Set(PENDING.to_owned()),
+                priority: Set(row.priority),
+                run_at: Set(row.run_at),
+                attempts: Set(0),
+                max_attempts: Set(row.max_attempts),
+                locked_by: Set(None),
+                locked_until: Set(None),
+                last_error: Set(None),
+                user_id: Set(row.user_id),
+                organization_id: Set(row.organization_id),
+                created_at: Set(now),
+                updated_at: Set(now),
+                completed_at: Set(None),
+                ..Default::default()
+            })
+            .collect();
+        inserted += match Jobs::insert_many(models)
+            .on_conflict(OnConflict::new().do_nothing().to_owned())
+            .exec_without_returning(db)
+            .await
+        {
+            Ok(n) => n,
+            Err(DbErr::RecordNotInserted) => 0,
+            Err(err) => return Err(err),
+        };
     }
+    Ok(inserted)
 }
 
 /// Deletes pending jobs with this unique key (work no longer wanted).

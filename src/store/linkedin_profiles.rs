@@ -101,14 +101,13 @@ pub async fn postpone(
     user_ids: &[String],
     at: DateTime<Utc>,
 ) -> Result<(), sea_orm::DbErr> {
-    if user_ids.is_empty() {
-        return Ok(());
+    for chunk in user_ids.chunks(5_000) {
+        Profiles::update_many()
+            .col_expr(profiles::Column::NextSyncAt, Expr::value(at))
+            .filter(profiles::Column::UserId.is_in(chunk.iter().cloned()))
+            .exec(db)
+            .await?;
     }
-    Profiles::update_many()
-        .col_expr(profiles::Column::NextSyncAt, Expr::value(at))
-        .filter(profiles::Column::UserId.is_in(user_ids.iter().cloned()))
-        .exec(db)
-        .await?;
     Ok(())
 }
 
