@@ -38,10 +38,9 @@ pub struct NewJobRow {
     pub organization_id: Option<String>,
 }
 
-/// Inserts a job; `None` when a pending job with the same unique key exists.
-pub async fn insert(db: &impl ConnectionTrait, row: NewJobRow) -> Result<Option<i64>, DbErr> {
-    let now = Utc::now();
-    let active = jobs::ActiveModel {
+/// The row of a new pending job.
+fn pending_row(row: NewJobRow, now: DateTime<Utc>) -> jobs::ActiveModel {
+    jobs::ActiveModel {
         kind: Set(row.kind),
         payload: Set(row.payload),
         unique_key: Set(row.unique_key),
@@ -59,8 +58,12 @@ pub async fn insert(db: &impl ConnectionTrait, row: NewJobRow) -> Result<Option<
         updated_at: Set(now),
         completed_at: Set(None),
         ..Default::default()
-    };
-    match Jobs::insert(active)
+    }
+}
+
+/// Inserts a job; `None` when a pending job with the same unique key exists.
+pub async fn insert(db: &impl ConnectionTrait, row: NewJobRow) -> Result<Option<i64>, DbErr> {
+    match Jobs::insert(pending_row(row, Utc::now()))
         .on_conflict(OnConflict::new().do_nothing().to_owned())
         .exec(db)
         .await
@@ -529,25 +532,7 @@ pub async fn insert_many(db: &impl ConnectionTrait, rows: Vec<NewJobRow>) -> Res
         let models: Vec<jobs::ActiveModel> = rows
             .by_ref()
             .take(INSERT_CHUNK)
-            .map(|row| jobs::ActiveModel {
-                kind: Set(row.kind),
-                payload: Set(row.payload),
-                unique_key: Set(row.unique_key),
-                state: Set(PENDING.to_owned()),
-                priority: Set(row.priority),
-                run_at: Set(row.run_at),
-                attempts: Set(0),
-                max_attempts: Set(row.max_attempts),
-                locked_by: Set(None),
-                locked_until: Set(None),
-                last_error: Set(None),
-                user_id: Set(row.user_id),
-                organization_id: Set(row.organization_id),
-                created_at: Set(now),
-                updated_at: Set(now),
-                completed_at: Set(None),
-                ..Default::default()
-            })
+            .map(|row| pending_row(row, now))
             .collect();
         inserted += match Jobs::insert_many(models)
             .on_conflict(OnConflict::new().do_nothing().to_owned())
