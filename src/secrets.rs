@@ -120,3 +120,50 @@ pub fn outbound_config(config: &Config) -> OutboundConfig {
         p.budget.max_wait = Duration::from_secs(30);
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::AppEnv;
+
+    fn config() -> Config {
+        let mut config = Config::from_env().expect("defaults");
+        config.jwt_secret = None;
+        config.jwt_public_key_file = None;
+        config.encryption_keys = None;
+        config.dev_secrets_file =
+            std::env::temp_dir().join(format!("nextke-dev-{}.json", uuid::Uuid::new_v4().simple()));
+        config
+    }
+
+    #[test]
+    fn production_refuses_to_start_without_secrets() {
+        let mut prod = config();
+        prod.app_env = AppEnv::Production;
+        let err = resolve(&prod).err().expect("no jwt setting");
+        assert!(format!("{err:#}").contains("JWT_SECRET"), "{err:#}");
+        prod.jwt_secret = Some(SecretString::from("x".repeat(40)));
+        let err = resolve(&prod).err().expect("no encryption key");
+        assert!(format!("{err:#}").contains("ENCRYPTION_KEYS"), "{err:#}");
+        assert!(
+            !prod.dev_secrets_file.exists(),
+            "production never writes dev secrets"
+        );
+    }
+
+    #[test]
+    fn development_generates_and_reuses_local_secrets() {
+        let dev = config();
+        let first = resolve(&dev).expect("generated");
+        assert!(dev.dev_secrets_file.exists());
+        let second = resolve(&dev).expect("reused");
+        // the same key: what one sealed, the other opens
+        let aad = crate::crypto::Aad::new("t", "c", "r", "o");
+        let sealed = first.keyring.seal(b"secret", &aad).expect("seal");
+        assert_eq!(
+            &second.keyring.open(&sealed, &aad).expect("open")[..],
+            b"secret"
+        );
+        let _ = std::fs::remove_file(&dev.dev_secrets_file);
+    }
+}

@@ -17,6 +17,9 @@ pub struct KindSettings {
     pub lease: Duration,
     /// A provider whose open circuit delays this kind's jobs before they run.
     pub provider: Option<String>,
+    /// Attempts before a job of this kind is kept as dead (`None`: the
+    /// job's own, set when it was enqueued).
+    pub max_attempts: Option<i32>,
 }
 
 impl Default for KindSettings {
@@ -27,6 +30,7 @@ impl Default for KindSettings {
             max_backoff: Duration::from_secs(3600),
             lease: Duration::from_secs(60),
             provider: None,
+            max_attempts: None,
         }
     }
 }

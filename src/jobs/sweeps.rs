@@ -61,6 +61,7 @@ pub fn register(registry: &mut Registry, ctx: Arc<AppContext>) {
         KindSettings {
             concurrency: ctx.config.jobs.job_concurrency,
             base_backoff: Duration::from_secs(10),
+            max_attempts: Some(6),
             ..settings.clone()
         },
         RefreshOne(ctx.clone()),

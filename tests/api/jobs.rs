@@ -48,6 +48,7 @@ fn settings(concurrency: usize) -> KindSettings {
         max_backoff: Duration::from_secs(10),
         lease: Duration::from_secs(30),
         provider: None,
+        max_attempts: None,
     }
 }
 

@@ -55,6 +55,7 @@ pub fn register(registry: &mut Registry, ctx: Arc<AppContext>) {
             concurrency: ctx.config.linkedin.linkedin_sync_concurrency.max(1),
             lease,
             provider: Some(PROVIDER.to_owned()),
+            max_attempts: Some(5),
             ..KindSettings::default()
         },
         SyncJob(ctx),
