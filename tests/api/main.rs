@@ -9,6 +9,7 @@ mod helpers;
 
 mod activity;
 mod auth;
+mod browser;
 mod crypto;
 mod grpc;
 mod grpc_web;
