@@ -151,7 +151,7 @@ impl Client {
     }
 }
 
-/// What `credentials::list_visible` asks, every column included.
+/// The uncached status query at its widest: every column of the caller's rows.
 const RAW_STATUS_SQL: &str = "SELECT * FROM oauth_credentials WHERE owner = ANY($1)";
 
 /// How long and how wide one run is.

@@ -2,8 +2,8 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    sea_query::LockType, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait,
-    QueryFilter, QuerySelect,
+    sea_query::LockType, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
+    QuerySelect,
 };
 
 use super::entities::oauth_credentials::{self as creds, Entity as Creds};
@@ -52,19 +52,6 @@ pub async fn find_by_owner(
         .filter(creds::Column::Owner.eq(owner))
         .one(db)
         .await
-}
-
-/// Every connection the user owns, plus those of the organizations they administer.
-pub async fn list_visible(
-    db: &impl ConnectionTrait,
-    user_id: &str,
-    admin_org_ids: &[String],
-) -> Result<Vec<Credential>, sea_orm::DbErr> {
-    let mut scope = Condition::any().add(creds::Column::Owner.eq(user_owner(user_id)));
-    if !admin_org_ids.is_empty() {
-        scope = scope.add(creds::Column::Owner.is_in(admin_org_ids.iter().map(|o| org_owner(o))));
-    }
-    Creds::find().filter(scope).all(db).await
 }
 
 /// Inserts a new connection row.
