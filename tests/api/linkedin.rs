@@ -84,16 +84,44 @@ impl Li {
         self.app.integration().await
     }
 
-    /// StartLinkedInAuth for `user`, then a browser follows every redirect;
-    /// returns where it landed.
-    pub async fn connect(&self, user: &str) -> url::Url {
-        let started = self
-            .client()
+    /// StartLinkedInAuth for `user`.
+    pub async fn start(&self, user: &str) -> proto::StartLinkedInAuthResponse {
+        self.client()
             .await
             .start_linked_in_auth(authed(StartLinkedInAuthRequest {}, &token(user, &[])))
             .await
             .expect("start")
-            .into_inner();
+            .into_inner()
+    }
+
+    /// UpdateLinkedInSettings for `user`.
+    pub async fn settings(
+        &self,
+        user: &str,
+        request: UpdateLinkedInSettingsRequest,
+    ) -> Result<proto::UpdateLinkedInSettingsResponse, tonic::Status> {
+        self.client()
+            .await
+            .update_linked_in_settings(authed(request, &token(user, &[])))
+            .await
+            .map(|r| r.into_inner())
+    }
+
+    /// The LinkedIn connections GetIntegrationStatus shows `user`.
+    pub async fn status(&self, user: &str) -> Vec<proto::ConnectionStatus> {
+        self.client()
+            .await
+            .get_integration_status(authed(GetIntegrationStatusRequest {}, &token(user, &[])))
+            .await
+            .expect("status")
+            .into_inner()
+            .linkedin
+    }
+
+    /// StartLinkedInAuth for `user`, then a browser follows every redirect;
+    /// returns where it landed.
+    pub async fn connect(&self, user: &str) -> url::Url {
+        let started = self.start(user).await;
         browser()
             .get(&started.authorization_url)
             .send()
@@ -165,14 +193,8 @@ pub fn browser() -> reqwest::Client {
 async fn status_becomes(li: &Li, user: &str, expected: proto::ConnectionState) {
     let started = std::time::Instant::now();
     loop {
-        let status = li
-            .client()
-            .await
-            .get_integration_status(authed(GetIntegrationStatusRequest {}, &token(user, &[])))
-            .await
-            .expect("status")
-            .into_inner();
-        if status.linkedin.first().map(|c| c.state()) == Some(expected) {
+        let status = li.status(user).await;
+        if status.first().map(|c| c.state()) == Some(expected) {
             return;
         }
         assert!(
@@ -339,13 +361,7 @@ async fn consent_denied_stores_nothing(backend: Backend) {
 async fn state_replay_expiry_and_owner(backend: Backend) {
     let li = li(backend, |_| {}, |_| {}).await;
     // walk the redirects by hand to capture the callback URL
-    let started = li
-        .client()
-        .await
-        .start_linked_in_auth(authed(StartLinkedInAuthRequest {}, &token("ada", &[])))
-        .await
-        .expect("start")
-        .into_inner();
+    let started = li.start("ada").await;
     let manual = crate::helpers::no_redirect_client();
     let to_callback = manual
         .get(&started.authorization_url)
@@ -388,13 +404,7 @@ async fn state_replay_expiry_and_owner(backend: Backend) {
     assert_eq!(query(&forged, "error").as_deref(), Some("invalid_state"));
 
     // an expired state
-    let started = li
-        .client()
-        .await
-        .start_linked_in_auth(authed(StartLinkedInAuthRequest {}, &token("bob", &[])))
-        .await
-        .expect("start")
-        .into_inner();
+    let started = li.start("bob").await;
     sql(
         &li.app,
         "UPDATE oauth_states SET expires_at = '2000-01-01 00:00:00+00:00'",
@@ -414,13 +424,7 @@ async fn state_replay_expiry_and_owner(backend: Backend) {
     );
 
     // ada's state completed in carol's browser still connects ada, never carol
-    let started = li
-        .client()
-        .await
-        .start_linked_in_auth(authed(StartLinkedInAuthRequest {}, &token("ada", &[])))
-        .await
-        .expect("start")
-        .into_inner();
+    let started = li.start("ada").await;
     let landed = browser()
         .get(&started.authorization_url)
         .send()
@@ -486,19 +490,16 @@ async fn privacy_toggles_delete_and_never_store(backend: Backend) {
         .skills
         .is_empty());
     let updated = li
-        .client()
-        .await
-        .update_linked_in_settings(authed(
+        .settings(
+            "eve",
             UpdateLinkedInSettingsRequest {
                 sync_skills: Some(false),
                 sync_picture: Some(false),
                 ..Default::default()
             },
-            &token("eve", &[]),
-        ))
+        )
         .await
-        .expect("update")
-        .into_inner();
+        .expect("update");
     let deleted = sections(&updated.deleted_sections);
     assert!(
         deleted.contains(&proto::LinkedInSection::Skills)
@@ -540,59 +541,55 @@ async fn frequency_schedules_and_the_sweep_enqueues_due_syncs(backend: Backend) 
     )
     .await;
     li.connect("ada").await;
-    let mut client = li.client().await;
     let now = chrono::Utc::now().timestamp();
-    let daily = client
-        .update_linked_in_settings(authed(
+    let daily = li
+        .settings(
+            "ada",
             UpdateLinkedInSettingsRequest {
                 frequency: proto::SyncFrequency::Daily.into(),
                 ..Default::default()
             },
-            &token("ada", &[]),
-        ))
+        )
         .await
-        .expect("daily")
-        .into_inner();
+        .expect("daily");
     let next = daily.next_sync_at.expect("next").seconds - now;
     assert!(
         (77_760..=95_040).contains(&next),
         "a day give or take 10%: {next}"
     );
-    let manual = client
-        .update_linked_in_settings(authed(
+    let manual = li
+        .settings(
+            "ada",
             UpdateLinkedInSettingsRequest {
                 frequency: proto::SyncFrequency::Manual.into(),
                 ..Default::default()
             },
-            &token("ada", &[]),
-        ))
+        )
         .await
-        .expect("manual")
-        .into_inner();
+        .expect("manual");
     assert!(manual.next_sync_at.is_none());
-    let bad = client
-        .update_linked_in_settings(authed(
+    let bad = li
+        .settings(
+            "ada",
             UpdateLinkedInSettingsRequest {
                 frequency: 42,
                 ..Default::default()
             },
-            &token("ada", &[]),
-        ))
+        )
         .await
         .expect_err("unknown frequency");
     assert_eq!(bad.code(), tonic::Code::InvalidArgument);
 
     // a due weekly sync is enqueued by the sweep and run by the workers
-    client
-        .update_linked_in_settings(authed(
-            UpdateLinkedInSettingsRequest {
-                frequency: proto::SyncFrequency::Weekly.into(),
-                ..Default::default()
-            },
-            &token("ada", &[]),
-        ))
-        .await
-        .expect("weekly");
+    li.settings(
+        "ada",
+        UpdateLinkedInSettingsRequest {
+            frequency: proto::SyncFrequency::Weekly.into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("weekly");
     sql(&li.app, "UPDATE linkedin_profiles SET next_sync_at = '2000-01-01 00:00:00+00:00', last_synced_at = '2000-01-01 00:00:00+00:00'").await;
     let enqueued = li_jobs::sweep(&li.app.ctx).await.expect("sweep");
     assert_eq!(enqueued, 1);
@@ -645,17 +642,8 @@ async fn unauthorized_at_linkedin_needs_reauth(backend: Backend) {
     assert_eq!(err.code(), tonic::Code::FailedPrecondition);
     let view = li.profile("ada").await.expect("profile");
     assert_eq!(view.state(), proto::ConnectionState::NeedsReauth);
-    let status = li
-        .client()
-        .await
-        .get_integration_status(authed(GetIntegrationStatusRequest {}, &token("ada", &[])))
-        .await
-        .expect("status")
-        .into_inner();
-    assert_eq!(
-        status.linkedin[0].state(),
-        proto::ConnectionState::NeedsReauth
-    );
+    let status = li.status("ada").await;
+    assert_eq!(status[0].state(), proto::ConnectionState::NeedsReauth);
     li.app.stop().await;
 }
 
