@@ -402,7 +402,10 @@ async fn three_schedulers_enqueue_each_tick_once(backend: Backend) {
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
     let jobs = count(&app.ctx.db, "kind = 'test.tick'").await;
-    assert!((3..=5).contains(&jobs), "one job per second, got {jobs}");
+    assert!(
+        (2..=5).contains(&jobs),
+        "about one job per second, got {jobs}"
+    );
     let ticks = count(&app.ctx.db, "kind = 'test.tick' AND unique_key IS NOT NULL").await;
     assert_eq!(ticks, jobs);
     #[derive(sea_orm::FromQueryResult)]
