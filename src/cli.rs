@@ -1,7 +1,5 @@
 //! The command line: `serve`, `demo`, `migrate`, `token`, `sandbox`, `rewrap`, `bench`.
 
-use std::time::Duration;
-
 use clap::{Parser, Subcommand};
 
 use crate::{bench::BenchArgs, config::Config};
@@ -53,11 +51,4 @@ pub enum Command {
     /// Measure the performance targets: `bench [server]` (the gRPC server
     /// against a bare tonic server) or `bench jobs` (the job engine).
     Bench(BenchArgs),
-}
-
-impl Command {
-    /// The token lifetime of `token`.
-    pub fn ttl(secs: u64) -> Duration {
-        Duration::from_secs(secs)
-    }
 }

@@ -49,7 +49,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .map(|spec| parse_membership(spec))
                 .collect::<anyhow::Result<Vec<_>>>()?;
             let signer = JwtSigner::new(&secrets::jwt_config(&config)?)?;
-            let token = signer.mint(&user, &memberships, service, Command::ttl(ttl))?;
+            let token = signer.mint(
+                &user,
+                &memberships,
+                service,
+                std::time::Duration::from_secs(ttl),
+            )?;
             println!("{token}");
         }
         Command::Sandbox { listen } => {

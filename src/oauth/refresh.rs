@@ -55,15 +55,24 @@ impl OAuthCore {
         connection_id: &str,
     ) -> Result<SecretString, OAuthError> {
         let row = self.connection(connection_id).await?;
+        self.access_token_of(endpoints, &row).await
+    }
+
+    /// [`OAuthCore::access_token`] for a row the caller has just read.
+    pub async fn access_token_of(
+        &self,
+        endpoints: &OAuthEndpoints,
+        row: &Credential,
+    ) -> Result<SecretString, OAuthError> {
         if row.state == ConnectionState::NeedsReauth.as_str() {
             return Err(OAuthError::InvalidGrant);
         }
-        if is_fresh(&row, REFRESH_MARGIN) {
-            return self.open_access(&row);
+        if is_fresh(row, REFRESH_MARGIN) {
+            return self.open_access(row);
         }
         self.refresh(
             endpoints,
-            connection_id,
+            &row.id,
             RefreshWhen::ExpiringWithin(REFRESH_MARGIN),
         )
         .await

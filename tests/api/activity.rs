@@ -89,58 +89,47 @@ async fn filters_and_pages_newest_first(backend: Backend) {
     )
     .await;
     let token = token("user-a", &[]);
-    let mut client = app.integration().await;
+    let client = app.integration().await;
+    let list = |request: ListActivityRequest| {
+        let mut client = client.clone();
+        let token = token.clone();
+        async move {
+            client
+                .list_activity(authed(request, &token))
+                .await
+                .expect("list")
+                .into_inner()
+        }
+    };
 
-    let all = client
-        .list_activity(authed(ListActivityRequest::default(), &token))
-        .await
-        .expect("list")
-        .into_inner();
+    let all = list(ListActivityRequest::default()).await;
     assert_eq!(all.activities.len(), 5);
     assert_eq!(all.activities[0].activity, "token.refresh", "newest first");
     assert_eq!(all.activities[0].duration_ms, 12);
 
-    let linkedin = client
-        .list_activity(authed(
-            ListActivityRequest {
-                provider: proto::Provider::Linkedin.into(),
-                ..Default::default()
-            },
-            &token,
-        ))
-        .await
-        .expect("list")
-        .into_inner();
+    let linkedin = list(ListActivityRequest {
+        provider: proto::Provider::Linkedin.into(),
+        ..Default::default()
+    })
+    .await;
     assert_eq!(linkedin.activities.len(), 3);
 
-    let failures = client
-        .list_activity(authed(
-            ListActivityRequest {
-                status: proto::ActivityStatus::Failure.into(),
-                ..Default::default()
-            },
-            &token,
-        ))
-        .await
-        .expect("list")
-        .into_inner();
+    let failures = list(ListActivityRequest {
+        status: proto::ActivityStatus::Failure.into(),
+        ..Default::default()
+    })
+    .await;
     assert_eq!(failures.activities.len(), 1);
     assert_eq!(
         failures.activities[0].status(),
         proto::ActivityStatus::Failure
     );
 
-    let calendar = client
-        .list_activity(authed(
-            ListActivityRequest {
-                integration_type: proto::IntegrationType::Calendar.into(),
-                ..Default::default()
-            },
-            &token,
-        ))
-        .await
-        .expect("list")
-        .into_inner();
+    let calendar = list(ListActivityRequest {
+        integration_type: proto::IntegrationType::Calendar.into(),
+        ..Default::default()
+    })
+    .await;
     assert_eq!(calendar.activities.len(), 2);
 
     // pages of two: 2 + 2 + 1, no duplicates, then no token
@@ -148,18 +137,12 @@ async fn filters_and_pages_newest_first(backend: Backend) {
     let mut page_token = String::new();
     let mut pages = 0;
     loop {
-        let page = client
-            .list_activity(authed(
-                ListActivityRequest {
-                    page_size: 2,
-                    page_token: page_token.clone(),
-                    ..Default::default()
-                },
-                &token,
-            ))
-            .await
-            .expect("page")
-            .into_inner();
+        let page = list(ListActivityRequest {
+            page_size: 2,
+            page_token: page_token.clone(),
+            ..Default::default()
+        })
+        .await;
         pages += 1;
         seen.extend(page.activities.into_iter().map(|a| a.id));
         if page.next_page_token.is_empty() {
@@ -179,30 +162,18 @@ async fn filters_and_pages_newest_first(backend: Backend) {
         seconds: t.timestamp(),
         nanos: 0,
     };
-    let future = client
-        .list_activity(authed(
-            ListActivityRequest {
-                start_time: Some(ts(now + chrono::Duration::hours(1))),
-                ..Default::default()
-            },
-            &token,
-        ))
-        .await
-        .expect("list")
-        .into_inner();
+    let future = list(ListActivityRequest {
+        start_time: Some(ts(now + chrono::Duration::hours(1))),
+        ..Default::default()
+    })
+    .await;
     assert!(future.activities.is_empty());
-    let around = client
-        .list_activity(authed(
-            ListActivityRequest {
-                start_time: Some(ts(now - chrono::Duration::hours(1))),
-                end_time: Some(ts(now + chrono::Duration::hours(1))),
-                ..Default::default()
-            },
-            &token,
-        ))
-        .await
-        .expect("list")
-        .into_inner();
+    let around = list(ListActivityRequest {
+        start_time: Some(ts(now - chrono::Duration::hours(1))),
+        end_time: Some(ts(now + chrono::Duration::hours(1))),
+        ..Default::default()
+    })
+    .await;
     assert_eq!(around.activities.len(), 5);
     app.stop().await;
 }

@@ -79,6 +79,18 @@ pub async fn li(
     }
 }
 
+/// A rig with the portability API on and the EEA member logged in at LinkedIn.
+pub async fn eea_rig(backend: Backend) -> Li {
+    let li = li(
+        backend,
+        |_| {},
+        |c| c.linkedin.linkedin_portability_enabled = true,
+    )
+    .await;
+    li.sandbox.set_member(EEA_MEMBER_SUB);
+    li
+}
+
 impl Li {
     pub async fn client(&self) -> IntegrationServiceClient<Channel> {
         self.app.integration().await
@@ -282,13 +294,7 @@ async fn connect_and_sync_an_openid_member(backend: Backend) {
 }
 
 async fn portability_member_syncs_sections_and_changes(backend: Backend) {
-    let li = li(
-        backend,
-        |_| {},
-        |c| c.linkedin.linkedin_portability_enabled = true,
-    )
-    .await;
-    li.sandbox.set_member(EEA_MEMBER_SUB);
+    let li = eea_rig(backend).await;
     let landed = li.connect("eve").await;
     assert_eq!(
         query(&landed, "linkedin").as_deref(),
@@ -473,13 +479,7 @@ async fn pkce_is_checked_by_the_sandbox(backend: Backend) {
 }
 
 async fn privacy_toggles_delete_and_never_store(backend: Backend) {
-    let li = li(
-        backend,
-        |_| {},
-        |c| c.linkedin.linkedin_portability_enabled = true,
-    )
-    .await;
-    li.sandbox.set_member(EEA_MEMBER_SUB);
+    let li = eea_rig(backend).await;
     li.connect("eve").await;
     assert!(!li
         .profile("eve")
@@ -648,13 +648,7 @@ async fn unauthorized_at_linkedin_needs_reauth(backend: Backend) {
 }
 
 async fn disconnect_deletes_everything_but_the_audit_row(backend: Backend) {
-    let li = li(
-        backend,
-        |_| {},
-        |c| c.linkedin.linkedin_portability_enabled = true,
-    )
-    .await;
-    li.sandbox.set_member(EEA_MEMBER_SUB);
+    let li = eea_rig(backend).await;
     li.connect("eve").await;
     let member = li.sandbox.member(EEA_MEMBER_SUB).expect("member");
     let reply = li

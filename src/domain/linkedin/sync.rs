@@ -182,7 +182,7 @@ async fn fetch(
         .connection(&row.connection_id)
         .await
         .map_err(|e| FetchFailure::App(e.into()))?;
-    let token = match ctx.oauth.access_token(&endpoints, &row.connection_id).await {
+    let token = match ctx.oauth.access_token_of(&endpoints, &connection).await {
         Ok(token) => token,
         Err(err) if err.needs_reauth() => return Err(FetchFailure::Reauth),
         Err(OAuthError::Provider(p)) => return Err(FetchFailure::Provider(p)),
