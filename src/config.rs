@@ -123,6 +123,24 @@ pub struct Config {
     /// LinkedIn profile sync.
     #[command(flatten)]
     pub linkedin: LinkedInSettings,
+
+    /// Limits on starting authorization flows.
+    #[command(flatten)]
+    pub flows: FlowSettings,
+}
+
+/// How many authorization flows one user may start, and keep pending.
+#[derive(Clone, Debug, Args)]
+pub struct FlowSettings {
+    /// Authorization flows (`Start*Auth`) one user may start per window (0: no limit).
+    #[arg(long, env = "OAUTH_START_LIMIT", default_value_t = 10)]
+    pub oauth_start_limit: u32,
+    /// Length of that window, in seconds.
+    #[arg(long, env = "OAUTH_START_WINDOW_SECS", default_value_t = 60)]
+    pub oauth_start_window_secs: u64,
+    /// Pending (not yet completed) flows kept per user; starting another drops the oldest.
+    #[arg(long, env = "OAUTH_MAX_PENDING_FLOWS", default_value_t = 5)]
+    pub oauth_max_pending_flows: u32,
 }
 
 /// LinkedIn profile sync: feature flag, API products, redirects, pacing.
@@ -172,6 +190,17 @@ pub struct LinkedInSettings {
     /// When due LinkedIn syncs are enqueued (cron with seconds).
     #[arg(long, env = "CRON_LINKEDIN_SYNC", default_value = "0 * * * * *")]
     pub cron_linkedin_sync: String,
+}
+
+impl FlowSettings {
+    /// The limits the OAuth core applies.
+    pub fn limits(&self) -> crate::oauth::FlowLimits {
+        crate::oauth::FlowLimits {
+            starts_per_window: self.oauth_start_limit,
+            window: Duration::from_secs(self.oauth_start_window_secs.max(1)),
+            max_pending: self.oauth_max_pending_flows.max(1),
+        }
+    }
 }
 
 /// The background engine: worker pools and periodic sweeps.

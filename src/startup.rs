@@ -150,7 +150,8 @@ pub async fn build_context(config: Config) -> anyhow::Result<AppContext> {
         ConnectionCache::disabled()
     };
     let keyring = Arc::new(secrets.keyring);
-    let oauth = OAuthCore::new(db.clone(), keyring.clone(), outbound.clone());
+    let oauth = OAuthCore::new(db.clone(), keyring.clone(), outbound.clone())
+        .with_flow_limits(config.flows.limits());
     Ok(AppContext {
         config: Arc::new(config),
         db,

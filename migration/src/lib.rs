@@ -6,6 +6,7 @@ mod m20261124_000001_foundation;
 mod m20261124_000002_jobs;
 mod m20261124_000003_credentials_by_owner;
 mod m20261124_000004_linkedin_profiles;
+mod m20261202_000005_flow_limits;
 
 /// Every migration, in order.
 pub struct Migrator;
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000002_jobs::Migration),
             Box::new(m20261124_000003_credentials_by_owner::Migration),
             Box::new(m20261124_000004_linkedin_profiles::Migration),
+            Box::new(m20261202_000005_flow_limits::Migration),
         ]
     }
 }

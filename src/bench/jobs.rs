@@ -153,7 +153,7 @@ async fn baseline(db: &DatabaseConnection, args: &JobsArgs) -> anyhow::Result<Th
             loop {
                 let now = Utc::now();
                 let lease = now + chrono::Duration::seconds(60);
-                let claimed = job_store::claim(&db, KIND, &worker, batch, now, lease).await?;
+                let claimed = job_store::claim(&db, KIND, &worker, batch, now, lease, None).await?;
                 if claimed.is_empty() {
                     return anyhow::Ok(());
                 }

@@ -168,7 +168,17 @@ impl JobHandler for Prune {
         let jobs_deleted = prune_jobs(&self.0.db, cutoff).await?;
         let ticks = job_store::prune_ticks(&self.0.db, cutoff).await?;
         let states = oauth_states::prune_expired(&self.0.db).await?;
-        tracing::info!(jobs = jobs_deleted, ticks, oauth_states = states, "pruned");
+        // no throttle window lasts a day
+        let windows =
+            crate::store::rate_windows::prune(&self.0.db, Utc::now() - chrono::Duration::days(1))
+                .await?;
+        tracing::info!(
+            jobs = jobs_deleted,
+            ticks,
+            oauth_states = states,
+            rate_windows = windows,
+            "pruned"
+        );
         Ok(())
     }
 }

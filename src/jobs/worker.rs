@@ -233,6 +233,7 @@ async fn kind_loop(
             wanted,
             now,
             now + lease,
+            settings.max_attempts,
         )
         .await;
         let jobs = match claimed {
@@ -257,7 +258,7 @@ async fn kind_loop(
                 kind: row.kind,
                 payload: row.payload,
                 attempt: row.attempts,
-                max_attempts: settings.max_attempts.unwrap_or(row.max_attempts),
+                max_attempts: row.max_attempts,
                 user_id: row.user_id,
                 organization_id: row.organization_id,
             };

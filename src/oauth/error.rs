@@ -26,6 +26,12 @@ pub enum OAuthError {
     /// The connection does not exist.
     #[error("connection not found")]
     UnknownConnection,
+    /// The user started too many flows lately: try again after the given time.
+    #[error("too many authorization flows started; try again in {} s", .retry_after.as_secs().max(1))]
+    TooManyFlows {
+        /// When the window that refused it ends.
+        retry_after: std::time::Duration,
+    },
     /// The provider is not configured (no client id).
     #[error("{0} oauth client is not configured")]
     NotConfigured(&'static str),
@@ -59,6 +65,7 @@ impl OAuthError {
             OAuthError::InvalidGrant | OAuthError::NoRefreshToken => "reauth_required",
             OAuthError::UnknownConnection => "not_connected",
             OAuthError::NotConfigured(_) => "not_configured",
+            OAuthError::TooManyFlows { .. } => "rate_limited",
             OAuthError::Protocol(_) => "provider_error",
             OAuthError::Provider(err) if err.is_retryable() => "provider_unavailable",
             OAuthError::Provider(_) => "provider_error",
@@ -78,6 +85,10 @@ impl From<OAuthError> for AppError {
             | OAuthError::NoRefreshToken
             | OAuthError::NotConfigured(_) => AppError::FailedPrecondition(err.to_string()),
             OAuthError::UnknownConnection => AppError::NotFound("connection"),
+            OAuthError::TooManyFlows { retry_after } => AppError::ResourceExhausted {
+                message: err.to_string(),
+                retry_after: Some(retry_after),
+            },
             OAuthError::Provider(ref p) if p.is_retryable() => {
                 AppError::Unavailable(format!("provider unavailable, retry later: {p}"))
             }

@@ -12,13 +12,41 @@ use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 
 use super::{tokens::build_client, OAuthCore, OAuthEndpoints, OAuthError};
-use crate::{crypto::Aad, domain::types::Provider, store::oauth_states};
+use sea_orm::TransactionTrait;
+
+use crate::{
+    crypto::Aad,
+    domain::types::Provider,
+    store::{oauth_states, rate_windows},
+};
 
 /// How long a user has to come back from the provider.
 pub const STATE_TTL: Duration = Duration::minutes(10);
 
 const TABLE: &str = "oauth_states";
 const VERIFIER_COLUMN: &str = "pkce_verifier";
+
+/// How many flows one user may start, and keep pending. Every replica shares
+/// the count, which lives in the database.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FlowLimits {
+    /// Flows one user may start per `window` (0: no limit).
+    pub starts_per_window: u32,
+    /// The length of that window.
+    pub window: std::time::Duration,
+    /// Pending flows kept per user; starting another drops the oldest.
+    pub max_pending: u32,
+}
+
+impl Default for FlowLimits {
+    fn default() -> Self {
+        Self {
+            starts_per_window: 10,
+            window: std::time::Duration::from_secs(60),
+            max_pending: 5,
+        }
+    }
+}
 
 /// Who starts a flow, for which provider, asking for what.
 pub struct FlowRequest<'a> {
@@ -89,22 +117,42 @@ impl OAuthCore {
         )?;
         let now = Utc::now();
         let expires_at = now + STATE_TTL;
-        oauth_states::insert(
-            &self.db,
-            oauth_states::PendingFlow {
-                state_hash: hash,
-                provider: endpoints.provider.as_str().to_owned(),
-                user_id: request.user_id.to_owned(),
-                organization_id: request.organization_id.map(str::to_owned),
-                pkce_verifier: sealed_verifier,
-                redirect_uri: endpoints.redirect_uri.clone(),
-                scopes: request.scopes.join(" "),
-                return_to: request.return_to.to_owned(),
-                expires_at,
-                created_at: now,
-            },
-        )
-        .await?;
+        let limits = self.limits;
+        let window = Duration::from_std(limits.window)
+            .unwrap_or(Duration::days(1))
+            .min(Duration::days(1));
+        let row = oauth_states::PendingFlow {
+            state_hash: hash,
+            provider: endpoints.provider.as_str().to_owned(),
+            user_id: request.user_id.to_owned(),
+            organization_id: request.organization_id.map(str::to_owned),
+            pkce_verifier: sealed_verifier,
+            redirect_uri: endpoints.redirect_uri.clone(),
+            scopes: request.scopes.join(" "),
+            return_to: request.return_to.to_owned(),
+            expires_at,
+            created_at: now,
+        };
+        let key = format!("oauth_start:{}", request.user_id);
+        let txn = self.db.begin().await?;
+        // the counter first: on SQLite it takes the write lock at once
+        let counted = if limits.starts_per_window == 0 {
+            None
+        } else {
+            Some(rate_windows::hit(&txn, &key, now, window).await?)
+        };
+        if let Some(counted) = counted.filter(|c| c.hits > limits.starts_per_window as i32) {
+            let retry_after = (counted.started_at + window - now)
+                .to_std()
+                .unwrap_or_default()
+                .max(std::time::Duration::from_secs(1));
+            txn.rollback().await?;
+            return Err(OAuthError::TooManyFlows { retry_after });
+        }
+        oauth_states::insert(&txn, row).await?;
+        oauth_states::keep_newest(&txn, request.user_id, u64::from(limits.max_pending.max(1)))
+            .await?;
+        txn.commit().await?;
         Ok(StartedFlow {
             authorization_url: url.to_string(),
             expires_at,

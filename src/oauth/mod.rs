@@ -7,6 +7,7 @@
 //! `flow` (start and take a pending flow), `tokens` (exchange and storage),
 //! `refresh` (a fresh access token, refreshed once however many ask).
 
+mod callback;
 mod endpoints;
 mod error;
 mod flow;
@@ -23,9 +24,10 @@ use sea_orm::DatabaseConnection;
 use crate::{crypto::Keyring, providers::http::OutboundHttp};
 
 pub use self::{
+    callback::{CallbackParams, CallbackQueryError, MAX_CALLBACK_QUERY_BYTES},
     endpoints::{ClientAuth, OAuthEndpoints, CALENDAR_CALLBACK_PATH, LINKEDIN_CALLBACK_PATH},
     error::OAuthError,
-    flow::{FlowRequest, PendingFlow, StartedFlow, STATE_TTL},
+    flow::{FlowLimits, FlowRequest, PendingFlow, StartedFlow, STATE_TTL},
     refresh::{RefreshWhen, REFRESH_MARGIN},
     tokens::{ConnectionOwner, TokenSet},
 };
@@ -36,6 +38,8 @@ pub struct OAuthCore {
     db: DatabaseConnection,
     keyring: Arc<Keyring>,
     outbound: OutboundHttp,
+    /// How many flows one user may start and keep pending.
+    limits: FlowLimits,
     /// One lock per connection being refreshed in this process.
     refresh_locks: Arc<DashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
@@ -47,7 +51,14 @@ impl OAuthCore {
             db,
             keyring,
             outbound,
+            limits: FlowLimits::default(),
             refresh_locks: Arc::default(),
         }
+    }
+
+    /// The same core with other limits on starting flows.
+    pub fn with_flow_limits(mut self, limits: FlowLimits) -> Self {
+        self.limits = limits;
+        self
     }
 }

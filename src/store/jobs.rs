@@ -76,7 +76,9 @@ pub async fn insert(db: &impl ConnectionTrait, row: NewJobRow) -> Result<Option<
 
 /// Claims up to `limit` due jobs of `kind` for `worker` until `lease_until`,
 /// highest priority and oldest run time first. Concurrent claimers never get
-/// the same job.
+/// the same job. `max_attempts`, when the kind has a limit of its own, is
+/// written into each claimed row, so the row (and whoever reads it: the lease
+/// reaper, `ListFailedJobs`) shows the limit actually applied.
 pub async fn claim(
     db: &impl ConnectionTrait,
     kind: &str,
@@ -84,6 +86,7 @@ pub async fn claim(
     limit: u64,
     now: DateTime<Utc>,
     lease_until: DateTime<Utc>,
+    max_attempts: Option<i32>,
 ) -> Result<Vec<JobRow>, DbErr> {
     let mut due = Query::select();
     due.column(jobs::Column::Id)
@@ -97,7 +100,11 @@ pub async fn claim(
     if db.get_database_backend() == DatabaseBackend::Postgres {
         due.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
     }
-    Jobs::update_many()
+    let mut update = Jobs::update_many();
+    if let Some(max) = max_attempts {
+        update = update.col_expr(jobs::Column::MaxAttempts, Expr::value(max.max(1)));
+    }
+    update
         .col_expr(jobs::Column::State, Expr::value(RUNNING))
         .col_expr(jobs::Column::LockedBy, Expr::value(worker))
         .col_expr(jobs::Column::LockedUntil, Expr::value(lease_until))

@@ -1,7 +1,7 @@
 //! Queries of `oauth_states`: pending authorization flows, consumed once.
 
 use chrono::Utc;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{sea_query::Query, ColumnTrait, ConnectionTrait, EntityTrait, Order, QueryFilter};
 
 use super::entities::oauth_states::{self as states, Entity as States};
 
@@ -12,6 +12,29 @@ pub async fn insert(db: &impl ConnectionTrait, row: PendingFlow) -> Result<(), s
     let active: states::ActiveModel = row.into();
     States::insert(active).exec_without_returning(db).await?;
     Ok(())
+}
+
+/// Deletes all but the `keep` newest pending flows of `user_id`; returns how
+/// many went.
+pub async fn keep_newest(
+    db: &impl ConnectionTrait,
+    user_id: &str,
+    keep: u64,
+) -> Result<u64, sea_orm::DbErr> {
+    let mut newest = Query::select();
+    newest
+        .column(states::Column::StateHash)
+        .from(States)
+        .and_where(states::Column::UserId.eq(user_id))
+        .order_by(states::Column::CreatedAt, Order::Desc)
+        .order_by(states::Column::StateHash, Order::Desc)
+        .limit(keep);
+    Ok(States::delete_many()
+        .filter(states::Column::UserId.eq(user_id))
+        .filter(states::Column::StateHash.not_in_subquery(newest))
+        .exec(db)
+        .await?
+        .rows_affected)
 }
 
 /// The flow with this state hash, left in place.

@@ -339,6 +339,7 @@ async fn unique_key_dedupes_pending_jobs(backend: Backend) {
         10,
         now,
         now + chrono::Duration::seconds(30),
+        None,
     )
     .await
     .expect("claim");
@@ -468,9 +469,52 @@ async fn shutdown_releases_unfinished_jobs(backend: Backend) {
     app.stop().await;
 }
 
+/// A kind with an attempt limit of its own stops a job there, and the job's
+/// row (so `ListFailedJobs`) shows that limit, not the one it was enqueued with.
+async fn failed_jobs_show_the_attempt_limit_applied(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let flaky = Flaky::default();
+    let mut registry = Registry::new();
+    let mut kind = settings(1);
+    kind.base_backoff = Duration::from_millis(20);
+    kind.max_attempts = Some(2);
+    registry.register("test.limited", kind, flaky.clone());
+    let pool = WorkerPool::start(
+        app.ctx.db.clone(),
+        &registry,
+        fast_pool_config(),
+        None,
+        None,
+    );
+    let id = enqueue(
+        &app.ctx.db,
+        NewJob::new("test.limited", serde_json::json!({})).max_attempts(8),
+    )
+    .await
+    .expect("enqueue")
+    .expect("new job");
+    let db = app.ctx.db.clone();
+    wait_until("job dead", Duration::from_secs(20), async || {
+        count(&db, &format!("id = {id} AND state = 'dead'")).await == 1
+    })
+    .await;
+    pool.shutdown().await;
+    assert_eq!(flaky.attempts.lock().len(), 2, "the kind's limit applied");
+    let listed = app
+        .integration()
+        .await
+        .list_failed_jobs(authed(ListFailedJobsRequest::default(), &service_token()))
+        .await
+        .expect("service lists")
+        .into_inner();
+    let job = listed.jobs.iter().find(|j| j.id == id).expect("listed");
+    assert_eq!((job.attempts, job.max_attempts), (2, 2));
+}
+
 db_tests!(
     every_job_runs_exactly_once,
     failing_job_backs_off_dies_and_can_be_retried,
+    failed_jobs_show_the_attempt_limit_applied,
     outbox_commits_or_drops_the_job_with_its_change,
     unique_key_dedupes_pending_jobs,
     three_schedulers_enqueue_each_tick_once,

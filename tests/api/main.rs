@@ -11,6 +11,7 @@ mod activity;
 mod auth;
 mod browser;
 mod crypto;
+mod flows;
 mod grpc;
 mod grpc_web;
 mod isolation;

@@ -5,7 +5,6 @@ use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use sea_orm::TransactionTrait;
-use serde::Deserialize;
 
 use super::{
     client,
@@ -22,7 +21,7 @@ use crate::{
         types::{ActivityStatus, Provider},
     },
     error::Result,
-    oauth::{ConnectionOwner, FlowRequest, OAuthEndpoints, OAuthError},
+    oauth::{CallbackParams, ConnectionOwner, FlowRequest, OAuthEndpoints, OAuthError},
     providers::profile::{FetchPlan, ProfileProvider},
     store::linkedin_profiles,
 };
@@ -56,17 +55,6 @@ pub async fn start_auth(ctx: &AppContext, caller: &Identity) -> Result<StartedAu
     })
 }
 
-/// What LinkedIn (or any OpenID Connect server) sends the browser back with.
-#[derive(Debug, Default, Deserialize)]
-pub struct CallbackParams {
-    pub code: Option<String>,
-    pub state: Option<String>,
-    pub error: Option<String>,
-    pub error_description: Option<String>,
-    /// RFC 9207 issuer identification.
-    pub iss: Option<String>,
-}
-
 fn with_error(base: &str, code: &str) -> String {
     let separator = if base.contains('?') { '&' } else { '?' };
     format!("{base}{separator}error={code}")
@@ -87,14 +75,22 @@ fn issuer_matches(ctx: &AppContext, iss: &str) -> bool {
     expected.is_some() && origin(iss) == expected
 }
 
-/// Completes a connect from the callback's parameters; always answers where
+/// Completes a connect from the callback's raw query; always answers where
 /// to send the browser (the success page, or the failure page with a code).
-pub async fn complete_callback(ctx: &AppContext, params: CallbackParams) -> String {
+/// A query whose parameters come twice or do not decode is `invalid_request`.
+pub async fn complete_callback(ctx: &AppContext, raw_query: Option<&str>) -> String {
     let settings = &ctx.config.linkedin;
     let failure = |code: &str| with_error(&settings.linkedin_failure_redirect, code);
     if super::ensure_enabled(&ctx.config).is_err() {
         return failure("disabled");
     }
+    let params = match CallbackParams::parse_query(raw_query) {
+        Ok(params) => params,
+        Err(err) => {
+            tracing::info!(reason = %err, "linkedin callback with a bad query");
+            return failure("invalid_request");
+        }
+    };
     let started = Instant::now();
     let Some(state) = params.state.as_deref() else {
         return failure("invalid_state");

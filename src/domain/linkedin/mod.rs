@@ -23,7 +23,7 @@ use crate::{
 };
 
 pub use self::{
-    connect::{complete_callback, start_auth, CallbackParams, StartedAuth},
+    connect::{complete_callback, start_auth, StartedAuth},
     manage::{disconnect, get_profile, update_settings, ProfileView, SettingsView},
     sync::{sync_now, sync_user, SyncReport, Trigger},
 };
