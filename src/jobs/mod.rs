@@ -4,7 +4,8 @@
 //! Layout: `queue` (enqueue, also inside a domain transaction: the outbox),
 //! `handler` (what a job kind implements and how its errors are classified),
 //! `registry` (kinds, their settings and handlers), `worker` (claiming,
-//! running, completing, leases, graceful shutdown), `scheduler` (cron ticks,
+//! running, completing, leases, graceful shutdown), `wake` (PostgreSQL
+//! notifications that wake a pool when work comes due), `scheduler` (cron ticks,
 //! once across replicas), `sweeps` (the built-in periodic work), `metrics`.
 //!
 //! A job runs at least once and, because handlers are idempotent, takes effect
@@ -17,6 +18,7 @@ mod queue;
 mod registry;
 mod scheduler;
 pub mod sweeps;
+mod wake;
 mod worker;
 
 pub use self::{

@@ -24,6 +24,7 @@ use super::{
     handler::{Job, JobError},
     metrics::JobMetrics,
     registry::{KindSettings, Registry},
+    wake::{self, KindWake, Wakes},
     JobHandler,
 };
 use crate::{
@@ -88,6 +89,8 @@ pub struct WorkerPool {
     loops: Vec<JoinHandle<()>>,
     background: Vec<JoinHandle<()>>,
     completer: JoinHandle<()>,
+    /// Kept alive as long as the pool: the listener stops when it goes.
+    _wakes: Wakes,
 }
 
 impl WorkerPool {
@@ -109,6 +112,13 @@ impl WorkerPool {
             outbound,
         });
         let (stop, stopped) = watch::channel(false);
+        let wakes: Wakes = Arc::new(
+            registry
+                .kinds()
+                .map(|(kind, _, _)| (kind.to_owned(), Arc::new(KindWake::default())))
+                .collect(),
+        );
+        wake::listen(&shared.db, &wakes);
         let loops = registry
             .kinds()
             .map(|(kind, settings, handler)| {
@@ -118,6 +128,7 @@ impl WorkerPool {
                     settings.clone(),
                     handler.clone(),
                     config.clone(),
+                    wakes[kind].clone(),
                     stopped.clone(),
                 ))
             })
@@ -138,6 +149,7 @@ impl WorkerPool {
             loops,
             background,
             completer,
+            _wakes: wakes,
         }
     }
 
@@ -184,6 +196,7 @@ async fn kind_loop(
     settings: KindSettings,
     handler: Arc<dyn JobHandler>,
     config: WorkerConfig,
+    wake: Arc<KindWake>,
     mut stop: watch::Receiver<bool>,
 ) {
     let permits = Arc::new(Semaphore::new(settings.concurrency.max(1)));
@@ -225,6 +238,7 @@ async fn kind_loop(
         }
         let free = permits.available_permits() as u64;
         let wanted = free.min(config.claim_batch.max(1));
+        wake.claiming();
         let now = Utc::now();
         let claimed = store::claim(
             &shared.db,
@@ -271,8 +285,10 @@ async fn kind_loop(
             ));
         }
         if got < wanted {
+            // until the next poll, or the earliest due time heard of, or a wake-up
             tokio::select! {
-                _ = tokio::time::sleep(config.poll_interval) => {}
+                _ = tokio::time::sleep(wake.sleep_for(config.poll_interval)) => {}
+                _ = wake.woken() => {}
                 _ = stop.changed() => {}
                 _ = heartbeat.tick() => extend_leases(&shared, &kind, lease).await,
             }

@@ -20,3 +20,4 @@ mod linkedin;
 mod oauth;
 mod outbound;
 mod sweeps;
+mod wake;
