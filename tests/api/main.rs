@@ -18,4 +18,6 @@ mod jobs;
 mod linkedin;
 mod oauth;
 mod outbound;
+mod privacy_races;
+mod provider_text;
 mod sweeps;

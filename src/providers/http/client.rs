@@ -13,7 +13,7 @@ use super::{
     call::{ProviderCall, ProviderResponse},
     config::{OutboundConfig, ProviderPolicy},
     error::{classify_status, transport_kind, ProviderError, TransportKind},
-    redact::redact,
+    redact::{redact_known, secrets_of_request},
     retry::{backoff, retry_after_header},
 };
 use crate::metrics::Metrics;
@@ -232,6 +232,13 @@ impl OutboundHttp {
         if request.timeout().is_none() {
             *request.timeout_mut() = Some(policy.request_timeout);
         }
+        let debug = tracing::enabled!(tracing::Level::DEBUG);
+        // an error body may echo them: kept only to redact it for the debug log
+        let secrets = if debug {
+            secrets_of_request(&request)
+        } else {
+            Vec::new()
+        };
         let transport = |e: reqwest::Error| ProviderError::Transport {
             provider: provider.to_owned(),
             kind: transport_kind(&e),
@@ -258,12 +265,12 @@ impl OutboundHttp {
         }
         let retry_after = retry_after_header(&headers);
         let err = classify_status(provider, status, &body, retry_after);
-        if tracing::enabled!(tracing::Level::DEBUG) {
+        if debug {
             tracing::debug!(
                 provider,
                 operation = call.operation,
                 status = status.as_u16(),
-                body = %redact(&String::from_utf8_lossy(&body)),
+                body = %redact_known(&String::from_utf8_lossy(&body), &secrets),
                 "provider error answer"
             );
         }

@@ -42,5 +42,7 @@ pub use call::{ProviderCall, ProviderResponse};
 pub use client::OutboundHttp;
 pub use config::{BreakerConfig, BudgetConfig, OutboundConfig, ProviderPolicy, RetryPolicy};
 pub use error::{classify_status, is_invalid_grant, ProviderError, TransportKind};
-pub use redact::{is_safe_code, provider_code, redact, MAX_CODE_CHARS, REDACTED};
+pub use redact::{
+    is_safe_code, provider_code, redact, redact_known, secrets_of_request, MAX_CODE_CHARS, REDACTED,
+};
 pub use retry::{backoff, backoff_ceiling, parse_retry_after, retry_after_header};

@@ -103,6 +103,45 @@ pub fn redact(text: &str) -> String {
     out
 }
 
+/// [`redact`], after replacing every one of `known` (the secrets the request
+/// carried, see [`secrets_of_request`]) wherever it appears: a short secret
+/// echoed in free text has no shape to be found by.
+pub fn redact_known(text: &str, known: &[String]) -> String {
+    let mut text = text.to_owned();
+    for secret in known.iter().filter(|s| s.len() >= 4) {
+        text = text.replace(secret.as_str(), REDACTED);
+    }
+    redact(&text)
+}
+
+/// The secrets a request carries: the credentials of its `Authorization`
+/// header, and the values of query and form fields whose names name a secret
+/// (`client_secret`, `refresh_token`, `code`, `code_verifier`, `token`, ...).
+pub fn secrets_of_request(request: &reqwest::Request) -> Vec<String> {
+    let mut secrets = Vec::new();
+    for (name, value) in request.headers() {
+        let Ok(value) = value.to_str() else { continue };
+        if name == reqwest::header::AUTHORIZATION {
+            let credentials = value.split_once(' ').map_or(value, |(_, c)| c);
+            secrets.push(credentials.trim().to_owned());
+        } else if names_secret(name.as_str()) {
+            secrets.push(value.to_owned());
+        }
+    }
+    let secret_pairs = |pairs: url::form_urlencoded::Parse<'_>| {
+        pairs
+            .filter(|(key, value)| names_secret(key) && !value.is_empty())
+            .map(|(_, value)| value.into_owned())
+            .collect::<Vec<_>>()
+    };
+    secrets.extend(secret_pairs(request.url().query_pairs()));
+    if let Some(body) = request.body().and_then(|b| b.as_bytes()) {
+        secrets.extend(secret_pairs(url::form_urlencoded::parse(body)));
+    }
+    secrets.retain(|s| !s.is_empty());
+    secrets
+}
+
 fn is_run_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '+' | '/' | '.' | '~')
 }
@@ -173,6 +212,27 @@ mod tests {
         assert_eq!(redact("code=abc123"), "code=[redacted]");
         assert_eq!(redact("Bearer abc"), "Bearer [redacted]");
         assert_eq!(redact("password = hunter2"), "password = [redacted]");
+    }
+
+    #[test]
+    fn the_request_own_secrets_are_redacted_whatever_their_shape() {
+        let request = reqwest::Client::new()
+            .post("https://example.test/token?api_key=k3y-v4lue&page=2")
+            .bearer_auth("short")
+            .form(&[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", "rt-1"),
+                ("client_secret", "sandbox-secret"),
+            ])
+            .build()
+            .unwrap();
+        let known = secrets_of_request(&request);
+        assert_eq!(known, ["short", "k3y-v4lue", "rt-1", "sandbox-secret"]);
+        let echoed = "refused short, rt-1 and sandbox-secret for k3y-v4lue (grant refresh_token, page 2)";
+        assert_eq!(
+            redact_known(echoed, &known),
+            "refused [redacted], [redacted] and [redacted] for [redacted] (grant refresh_token, page 2)"
+        );
     }
 
     #[test]
