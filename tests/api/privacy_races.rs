@@ -25,8 +25,11 @@ fn sections(list: &[i32]) -> Vec<proto::LinkedInSection> {
 /// Skills are off and none are stored, in the answer and in the database.
 async fn assert_skills_off_and_gone(li: &Li, user: &str) {
     assert_eq!(
-        li.count("linkedin_profiles", "skills IS NULL AND sync_skills = false")
-            .await,
+        li.count(
+            "linkedin_profiles",
+            "skills IS NULL AND sync_skills = false"
+        )
+        .await,
         1,
         "no skills stored, toggle off"
     );
@@ -95,6 +98,11 @@ async fn a_section_switched_off_during_a_sync_is_not_stored(backend: Backend) {
 async fn a_reconnect_keeps_settings_changed_meanwhile(backend: Backend) {
     let li = eea_rig(backend).await;
     li.connect("eve").await;
+    // LinkedIn has news for the reconnect to store, skills among them
+    li.sandbox.update_member(EEA_MEMBER_SUB, |m| {
+        m.profile.headline = "Staff Engineer".to_owned();
+        m.skills.push("Rust".to_owned());
+    });
     let hold = li
         .handle
         .faults
@@ -133,10 +141,12 @@ async fn a_reconnect_keeps_settings_changed_meanwhile(backend: Backend) {
     let view = li.profile("eve").await.expect("profile");
     assert_eq!(view.frequency(), proto::SyncFrequency::Manual);
     assert!(view.next_sync_at.is_none(), "manual stays manual");
-    assert!(
-        !view.profile.expect("profile").experience.is_empty(),
+    let profile = view.profile.expect("profile");
+    assert_eq!(
+        profile.headline, "Staff Engineer",
         "the reconnect stored what is still on"
     );
+    assert!(!profile.experience.is_empty());
     li.app.stop().await;
 }
 

@@ -228,7 +228,8 @@ mod tests {
             .unwrap();
         let known = secrets_of_request(&request);
         assert_eq!(known, ["short", "k3y-v4lue", "rt-1", "sandbox-secret"]);
-        let echoed = "refused short, rt-1 and sandbox-secret for k3y-v4lue (grant refresh_token, page 2)";
+        let echoed =
+            "refused short, rt-1 and sandbox-secret for k3y-v4lue (grant refresh_token, page 2)";
         assert_eq!(
             redact_known(echoed, &known),
             "refused [redacted], [redacted] and [redacted] for [redacted] (grant refresh_token, page 2)"
