@@ -4,6 +4,9 @@
 //! curl -X POST localhost:50100/__sandbox/faults \
 //!   -H 'content-type: application/json' \
 //!   -d '{"throttle_next": {"n": 2, "retry_after_secs": 5}}'
+//! curl -X POST localhost:50101/__sandbox/faults \
+//!   -H 'content-type: application/json' \
+//!   -d '{"echo_credentials_next": {"n": 1, "status": 401}}'
 //! ```
 //!
 //! `clear` is applied first, then every other field present. The answer (and

@@ -139,8 +139,16 @@ async fn echoed_credentials_reach_no_caller_row_metric_or_log(
     let refused = li.sync("ada").await.expect_err("refused");
     answers.push(format!("{refused:?}"));
 
+    // a code exchange answered with the code, the verifier and the client secret
+    faults.set_path_prefix(Some("/oauth/v2/accessToken"));
+    faults.echo_credentials_next(1, StatusCode::BAD_REQUEST, EchoFormat::Json);
+    let landed = li.connect("bob").await;
+    faults.set_path_prefix(None);
+    assert!(landed.as_str().contains("error=provider_error"), "{landed}");
+    answers.push(landed.to_string());
+
     let echoed = faults.echoed_secrets();
-    assert_eq!(faults.echoed_count(), 5, "every echo was answered");
+    assert_eq!(faults.echoed_count(), 6, "every echo was answered");
     assert!(
         echoed.contains(&access_token),
         "the live access token was echoed"
@@ -212,7 +220,7 @@ async fn echoed_credentials_reach_no_caller_row_metric_or_log(
     let after_disconnect = dump_database(&li).await;
     assert!(after_disconnect.contains("oauth.disconnect"));
     let echoed = faults.echoed_secrets();
-    assert!(echoed.len() > 5);
+    assert!(echoed.len() > 6);
     li.app.stop().await;
 
     let log_text = logs.text();

@@ -1,5 +1,10 @@
 //! Syncing one user's profile: fetch what the connection can get and the user
 //! keeps, store only what changed, schedule the next sync, audit it.
+//!
+//! The settings may change while LinkedIn answers: what was fetched is stored
+//! under the settings read again under the profile row lock
+//! ([`linkedin_profiles::lock`]) that `UpdateLinkedInSettings` takes too, so a
+//! section switched off meanwhile is neither stored nor reported as changed.
 
 use std::time::{Duration, Instant};
 
