@@ -43,6 +43,7 @@ pub use client::OutboundHttp;
 pub use config::{BreakerConfig, BudgetConfig, OutboundConfig, ProviderPolicy, RetryPolicy};
 pub use error::{classify_status, is_invalid_grant, ProviderError, TransportKind};
 pub use redact::{
-    is_safe_code, provider_code, redact, redact_known, secrets_of_request, MAX_CODE_CHARS, REDACTED,
+    is_safe_code, provider_code, redact, redact_known, secrets_of_request, MAX_CODE_CHARS,
+    MAX_REDACTED_CHARS, REDACTED,
 };
 pub use retry::{backoff, backoff_ceiling, parse_retry_after, retry_after_header};
