@@ -130,7 +130,7 @@ async fn run_on(args: &LinkedInArgs, base: Config, url: &str) -> anyhow::Result<
                 } else {
                     Capability::OpenIdConnect
                 };
-                linkedin_profiles::upsert(
+                linkedin_profiles::insert_if_absent(
                     &ctx.db,
                     ProfileRow {
                         user_id: user,

@@ -23,6 +23,7 @@ use super::{
 use crate::{
     crypto::{Aad, Keyring},
     domain::types::{ConnectionState, Provider},
+    providers::http::is_safe_code,
     store::credentials::{self, Credential, TokenUpdate},
 };
 
@@ -119,7 +120,11 @@ pub(super) fn token_error(
     match err {
         RequestTokenError::ServerResponse(response) => match response.error() {
             BasicErrorResponseType::InvalidGrant => OAuthError::InvalidGrant,
-            other => OAuthError::Protocol(format!("token endpoint answered {}", other.as_ref())),
+            // the code is the provider's text: kept only when it is a short machine code
+            other if is_safe_code(other.as_ref()) => {
+                OAuthError::Protocol(format!("token endpoint answered {}", other.as_ref()))
+            }
+            _ => OAuthError::Protocol("token endpoint answered an error".to_owned()),
         },
         RequestTokenError::Request(provider) => OAuthError::Provider(provider),
         RequestTokenError::Parse(..) => {

@@ -4,6 +4,9 @@
 //! curl -X POST localhost:50100/__sandbox/faults \
 //!   -H 'content-type: application/json' \
 //!   -d '{"throttle_next": {"n": 2, "retry_after_secs": 5}}'
+//! curl -X POST localhost:50101/__sandbox/faults \
+//!   -H 'content-type: application/json' \
+//!   -d '{"echo_credentials_next": {"n": 1, "status": 401}}'
 //! ```
 //!
 //! `clear` is applied first, then every other field present. The answer (and
@@ -18,6 +21,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
+use super::echo::EchoFormat;
 use super::faults::{Faults, RetryAfter};
 
 /// The JSON body of `POST /__sandbox/faults`; every field is optional.
@@ -30,6 +34,8 @@ pub struct FaultsRequest {
     pub fail_next: Option<FailNext>,
     /// Answer the next `n` requests with 429.
     pub throttle_next: Option<ThrottleNext>,
+    /// Answer the next `n` requests with `status` echoing their credentials.
+    pub echo_credentials_next: Option<EchoNext>,
     /// Drop the connection for the next this many requests.
     pub drop_next: Option<u32>,
     /// Rolling-window rate limit; `{"requests": 0}` is refused, use `clear`.
@@ -48,6 +54,18 @@ pub struct FailNext {
     pub n: u32,
     /// The HTTP status to answer (e.g. 500, 503).
     pub status: u16,
+}
+
+/// `echo_credentials_next` of [`FaultsRequest`].
+#[derive(Debug, Deserialize)]
+pub struct EchoNext {
+    /// How many requests.
+    pub n: u32,
+    /// The HTTP status to answer (e.g. 400, 401, 500).
+    pub status: u16,
+    /// `text` for a plain-text body; JSON otherwise.
+    #[serde(default)]
+    pub text: bool,
 }
 
 /// `throttle_next` of [`FaultsRequest`].
@@ -81,6 +99,8 @@ pub struct FaultCounters {
     pub dropped: u64,
     /// Requests delayed.
     pub delayed: u64,
+    /// Requests answered by `echo_credentials_next`.
+    pub echoed: u64,
 }
 
 /// The admin router for one server's faults.
@@ -97,6 +117,13 @@ async fn counters(State(faults): State<Faults>) -> Json<FaultCounters> {
 async fn apply(State(faults): State<Faults>, Json(req): Json<FaultsRequest>) -> Response {
     let fail_status = match &req.fail_next {
         Some(f) => match StatusCode::from_u16(f.status) {
+            Ok(s) => Some(s),
+            Err(_) => return (StatusCode::BAD_REQUEST, "invalid status").into_response(),
+        },
+        None => None,
+    };
+    let echo_status = match &req.echo_credentials_next {
+        Some(e) => match StatusCode::from_u16(e.status) {
             Ok(s) => Some(s),
             Err(_) => return (StatusCode::BAD_REQUEST, "invalid status").into_response(),
         },
@@ -127,6 +154,14 @@ async fn apply(State(faults): State<Faults>, Json(req): Json<FaultsRequest>) -> 
             .map_or(RetryAfter::None, RetryAfter::Seconds);
         faults.throttle_next(t.n, retry_after);
     }
+    if let (Some(e), Some(status)) = (&req.echo_credentials_next, echo_status) {
+        let format = if e.text {
+            EchoFormat::Text
+        } else {
+            EchoFormat::Json
+        };
+        faults.echo_credentials_next(e.n, status, format);
+    }
     if let Some(n) = req.drop_next {
         faults.drop_next(n);
     }
@@ -144,5 +179,6 @@ fn snapshot(faults: &Faults) -> FaultCounters {
         rate_limited: faults.rate_limited_count(),
         dropped: faults.dropped_count(),
         delayed: faults.delayed_count(),
+        echoed: faults.echoed_count(),
     }
 }

@@ -5,7 +5,10 @@
 //! answering requests. Scripted faults (`drop_next`, `fail_next`,
 //! `throttle_next`) are consumed one per matching request, in that order of
 //! precedence, and do not consume the rate-limit budget; the rate limiter then
-//! counts every request that reaches it.
+//! counts every request that reaches it. An echoing failure
+//! (`echo_credentials_next`, see [`super::echo`]) comes right after
+//! `fail_next`; holds (`hold_next`, see [`super::hold`]) apply before any
+//! fault, whatever the path prefix.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -15,6 +18,9 @@ use std::time::{Duration, Instant, SystemTime};
 use axum::body::Body;
 use axum::http::{header, HeaderValue, Response, StatusCode};
 use parking_lot::Mutex;
+
+use super::echo::EchoFormat;
+use super::hold::{self, Hold, PendingHold, Release};
 
 /// What a throttled (429) answer says in its `Retry-After` header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,6 +55,8 @@ pub enum FaultKind {
     RateLimited,
     /// The connection was dropped without an answer.
     Dropped,
+    /// Answered by `echo_credentials_next` with the request's credentials.
+    Echoed,
 }
 
 /// Switches for latency, scripted failures, throttling, dropped connections
@@ -67,6 +75,9 @@ struct FaultState {
     throttle: Option<(u32, RetryAfter)>,
     drop_remaining: u32,
     rate_limit: Option<RateLimit>,
+    echo: Option<(u32, StatusCode, EchoFormat)>,
+    holds: Vec<PendingHold>,
+    echoed: Vec<String>,
 }
 
 struct RateLimit {
@@ -82,6 +93,7 @@ struct Counters {
     rate_limited: AtomicU64,
     dropped: AtomicU64,
     delayed: AtomicU64,
+    echoed: AtomicU64,
 }
 
 /// What the server must do with one request, decided by [`Faults::decide`].
@@ -90,6 +102,8 @@ pub(crate) struct FaultDecision {
     pub latency: Option<Duration>,
     /// The action after the sleep.
     pub action: FaultAction,
+    /// Wait for this release first (a hold matched).
+    pub hold: Option<Release>,
 }
 
 /// The action part of a [`FaultDecision`].
@@ -104,6 +118,11 @@ pub(crate) enum FaultAction {
         status: StatusCode,
         retry_after: Option<String>,
     },
+    /// Answer with this status and the request's credentials in the body.
+    Echo {
+        status: StatusCode,
+        format: EchoFormat,
+    },
 }
 
 impl FaultAction {
@@ -113,6 +132,7 @@ impl FaultAction {
             FaultAction::Pass => None,
             FaultAction::Drop => Some(FaultKind::Dropped),
             FaultAction::Respond { kind, .. } => Some(*kind),
+            FaultAction::Echo { .. } => Some(FaultKind::Echoed),
         }
     }
 }
@@ -145,6 +165,32 @@ impl Faults {
         self.state.lock().throttle = (n > 0).then_some((n, retry_after));
     }
 
+    /// Answer the next `n` matching requests with `status` and a body (and a
+    /// `WWW-Authenticate` header) echoing the request's bearer token and form
+    /// secrets, as a careless provider or proxy does. Replaces any earlier
+    /// `echo_credentials_next` still pending.
+    pub fn echo_credentials_next(&self, n: u32, status: StatusCode, format: EchoFormat) {
+        self.state.lock().echo = (n > 0).then_some((n, status, format));
+    }
+
+    /// Every secret an echoing answer sent back so far, in order.
+    pub fn echoed_secrets(&self) -> Vec<String> {
+        self.state.lock().echoed.clone()
+    }
+
+    pub(crate) fn record_echoed(&self, secrets: &[String]) {
+        self.state.lock().echoed.extend(secrets.iter().cloned());
+    }
+
+    /// Hold the answer of the next request for `path` whose query contains
+    /// `query_contains` (any query when `None`) until the returned [`Hold`]
+    /// is released or dropped.
+    pub fn hold_next(&self, path: &str, query_contains: Option<&str>) -> Hold {
+        let (hold, pending) = hold::arm(path, query_contains);
+        self.state.lock().holds.push(pending);
+        hold
+    }
+
     /// Close the connection without any answer for the next `n` matching requests.
     pub fn drop_next(&self, n: u32) {
         self.state.lock().drop_remaining = n;
@@ -160,9 +206,15 @@ impl Faults {
         });
     }
 
-    /// Turn every switch off (counters are kept; see [`Faults::reset_counters`]).
+    /// Turn every switch off and forget armed holds (counters and echoed
+    /// secrets are kept; see [`Faults::reset_counters`]).
     pub fn clear(&self) {
-        *self.state.lock() = FaultState::default();
+        let mut st = self.state.lock();
+        let echoed = std::mem::take(&mut st.echoed);
+        *st = FaultState {
+            echoed,
+            ..FaultState::default()
+        };
     }
 
     /// Set every counter back to zero.
@@ -192,20 +244,31 @@ impl Faults {
         self.counters.dropped.load(Ordering::Relaxed)
     }
 
+    /// How many requests were answered by `echo_credentials_next`.
+    pub fn echoed_count(&self) -> u64 {
+        self.counters.echoed.load(Ordering::Relaxed)
+    }
+
     /// How many requests were delayed by `set_latency`.
     pub fn delayed_count(&self) -> u64 {
         self.counters.delayed.load(Ordering::Relaxed)
     }
 
-    /// Decide what to do with a request for `path`, consuming one scripted fault
-    /// or one rate-limit slot if it applies.
-    pub(crate) fn decide(&self, path: &str) -> FaultDecision {
+    /// Decide what to do with a request for `path` and `query`, consuming one
+    /// hold, one scripted fault or one rate-limit slot if it applies.
+    pub(crate) fn decide(&self, path: &str, query: Option<&str>) -> FaultDecision {
         let mut st = self.state.lock();
+        let hold = st
+            .holds
+            .iter()
+            .position(|h| h.matches(path, query))
+            .map(|i| st.holds.remove(i).take());
         if let Some(prefix) = &st.path_prefix {
             if !path.starts_with(prefix.as_str()) {
                 return FaultDecision {
                     latency: None,
                     action: FaultAction::Pass,
+                    hold,
                 };
             }
         }
@@ -214,7 +277,11 @@ impl Faults {
             self.counters.delayed.fetch_add(1, Ordering::Relaxed);
         }
         let action = st.next_action(&self.counters);
-        FaultDecision { latency, action }
+        FaultDecision {
+            latency,
+            action,
+            hold,
+        }
     }
 }
 
@@ -233,6 +300,11 @@ impl FaultState {
                 status,
                 retry_after: None,
             };
+        }
+        if let Some((n, status, format)) = self.echo.take() {
+            self.echo = (n > 1).then_some((n - 1, status, format));
+            counters.echoed.fetch_add(1, Ordering::Relaxed);
+            return FaultAction::Echo { status, format };
         }
         if let Some((n, retry_after)) = self.throttle.take() {
             self.throttle = (n > 1).then_some((n - 1, retry_after));
@@ -280,8 +352,9 @@ impl RateLimit {
 }
 
 impl Counters {
-    fn all(&self) -> [&AtomicU64; 5] {
+    fn all(&self) -> [&AtomicU64; 6] {
         [
+            &self.echoed,
             &self.failed,
             &self.throttled,
             &self.rate_limited,
@@ -341,7 +414,7 @@ mod tests {
         f.drop_next(1);
         f.fail_next(2, StatusCode::SERVICE_UNAVAILABLE);
         f.throttle_next(1, RetryAfter::Seconds(3));
-        let kinds: Vec<_> = (0..5).map(|_| f.decide("/x").action.kind()).collect();
+        let kinds: Vec<_> = (0..5).map(|_| f.decide("/x", None).action.kind()).collect();
         assert_eq!(
             kinds,
             vec![
@@ -359,12 +432,39 @@ mod tests {
     }
 
     #[test]
+    fn echo_follows_fail_and_holds_match_path_and_query() {
+        let f = Faults::new();
+        f.echo_credentials_next(1, StatusCode::UNAUTHORIZED, EchoFormat::Json);
+        f.fail_next(1, StatusCode::BAD_GATEWAY);
+        let kinds: Vec<_> = (0..3).map(|_| f.decide("/x", None).action.kind()).collect();
+        assert_eq!(
+            kinds,
+            vec![Some(FaultKind::Failed), Some(FaultKind::Echoed), None]
+        );
+        assert_eq!(f.echoed_count(), 1);
+        let _hold = f.hold_next("/rest/x", Some("domain=SKILLS"));
+        assert!(f.decide("/rest/x", Some("domain=PROFILE")).hold.is_none());
+        assert!(f.decide("/rest/y", Some("domain=SKILLS")).hold.is_none());
+        assert!(f
+            .decide("/rest/x", Some("q=1&domain=SKILLS"))
+            .hold
+            .is_some());
+        assert!(
+            f.decide("/rest/x", Some("domain=SKILLS")).hold.is_none(),
+            "once"
+        );
+    }
+
+    #[test]
     fn path_prefix_limits_faults() {
         let f = Faults::new();
         f.set_path_prefix(Some("/v2/"));
         f.fail_next(1, StatusCode::INTERNAL_SERVER_ERROR);
-        assert!(f.decide("/token").action.kind().is_none());
-        assert_eq!(f.decide("/v2/me").action.kind(), Some(FaultKind::Failed));
+        assert!(f.decide("/token", None).action.kind().is_none());
+        assert_eq!(
+            f.decide("/v2/me", None).action.kind(),
+            Some(FaultKind::Failed)
+        );
     }
 
     #[test]

@@ -11,6 +11,9 @@
 //!   and returns a [`SandboxHandle`] (address, faults, request log, shutdown).
 //! - [`faults`]: [`Faults`], switches for latency, 5xx, 429 with `Retry-After`,
 //!   dropped connections and a rate limit, applied before the router.
+//! - [`echo`]: the echoing failure (`Faults::echo_credentials_next`), an error
+//!   answer carrying the request's bearer token and form secrets.
+//! - [`hold`]: [`Hold`], one request's answer held until a test releases it.
 //! - [`log`]: [`RequestLog`], every request received, for assertions.
 //! - [`oauth_server`]: [`OAuthServer`], a generic OAuth 2.0 + PKCE authorization server.
 //! - [`linkedin`]: [`LinkedInSandbox`], Sign In with LinkedIn (OIDC) and the
@@ -26,13 +29,17 @@ use std::future::Future;
 use std::net::{Ipv4Addr, SocketAddr};
 
 pub mod admin;
+pub mod echo;
 pub mod faults;
+pub mod hold;
 pub mod linkedin;
 pub mod log;
 pub mod oauth_server;
 pub mod server;
 
+pub use echo::EchoFormat;
 pub use faults::{FaultKind, Faults, RetryAfter};
+pub use hold::Hold;
 pub use linkedin::{LinkedInSandbox, LinkedInSandboxConfig, SandboxMember};
 pub use log::{RecordedRequest, RequestLog};
 pub use oauth_server::{

@@ -24,6 +24,7 @@ use tokio::task::{JoinHandle, JoinSet};
 use tower::ServiceExt;
 
 use super::admin;
+use super::echo::{echo_response, secrets_of};
 use super::faults::{fault_response, FaultAction, Faults};
 use super::log::{RecordedRequest, RequestLog};
 
@@ -240,12 +241,15 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Response<
     };
 
     if !parts.uri.path().starts_with(ADMIN_PREFIX) {
-        let decision = shared.faults.decide(parts.uri.path());
+        let decision = shared.faults.decide(parts.uri.path(), parts.uri.query());
         shared.log.push(RecordedRequest::from_parts(
             &parts,
             &bytes,
             decision.action.kind(),
         ));
+        if let Some(release) = decision.hold {
+            release.wait().await;
+        }
         if let Some(latency) = decision.latency {
             tokio::time::sleep(latency).await;
         }
@@ -257,6 +261,11 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Response<
                 status,
                 retry_after,
             } => return Ok(fault_response(kind, status, retry_after)),
+            FaultAction::Echo { status, format } => {
+                let secrets = secrets_of(&parts, &bytes);
+                shared.faults.record_echoed(&secrets);
+                return Ok(echo_response(status, format, &secrets));
+            }
         }
     }
 

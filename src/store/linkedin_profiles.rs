@@ -2,8 +2,9 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    sea_query::Expr, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    sea_query::{Expr, OnConflict},
+    ActiveValue::Set,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 
 use super::entities::linkedin_profiles::{self as profiles, Entity as Profiles};
@@ -18,18 +19,48 @@ pub async fn find(
     Profiles::find_by_id(user_id.to_owned()).one(db).await
 }
 
-/// Inserts a new row or replaces an existing one (a reconnect).
-pub async fn upsert(db: &impl ConnectionTrait, row: ProfileRow) -> Result<(), sea_orm::DbErr> {
-    let exists = find(db, &row.user_id).await?.is_some();
-    let active: profiles::ActiveModel = row.into();
-    if exists {
-        let mut active = active;
-        active.created_at = sea_orm::ActiveValue::NotSet;
-        Profiles::update(active).exec(db).await?;
-    } else {
-        Profiles::insert(active).exec_without_returning(db).await?;
+/// One user's row, locked until the transaction ends: every writer of a
+/// profile's settings or synced data reads the row through this, so a write
+/// always sees the settings in force. Call it first in the transaction.
+///
+/// The lock is a write that changes nothing: on PostgreSQL it takes the row
+/// lock (as `SELECT ... FOR UPDATE` would), on SQLite it takes the database's
+/// write lock before the transaction reads anything, so the read that follows
+/// is of the latest commit and no other writer comes between.
+pub async fn lock(
+    db: &impl ConnectionTrait,
+    user_id: &str,
+) -> Result<Option<ProfileRow>, sea_orm::DbErr> {
+    let locked = Profiles::update_many()
+        .col_expr(
+            profiles::Column::UpdatedAt,
+            Expr::col(profiles::Column::UpdatedAt).into(),
+        )
+        .filter(profiles::Column::UserId.eq(user_id))
+        .exec(db)
+        .await?;
+    if locked.rows_affected == 0 {
+        return Ok(None);
     }
-    Ok(())
+    find(db, user_id).await
+}
+
+/// Inserts `row` unless the user already has one (a reconnect keeps the
+/// existing row, and with it the user's settings); `Ok(true)` when inserted.
+pub async fn insert_if_absent(
+    db: &impl ConnectionTrait,
+    row: ProfileRow,
+) -> Result<bool, sea_orm::DbErr> {
+    let active: profiles::ActiveModel = row.into();
+    let inserted = Profiles::insert(active)
+        .on_conflict(
+            OnConflict::column(profiles::Column::UserId)
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+    Ok(inserted == 1)
 }
 
 /// Applies a partial change to one user's row.

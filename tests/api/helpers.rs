@@ -61,6 +61,80 @@ macro_rules! db_tests {
     };
 }
 
+/// Runs each named `async fn name(backend: Backend, logs: CapturedLogs)` as
+/// two tests, `sqlite::name` and `postgres::name`, each on a current-thread
+/// runtime whose every task (the server's, the sandboxes') logs at TRACE into
+/// `logs`.
+#[macro_export]
+macro_rules! db_tests_with_logs {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[test]
+                fn $name() {
+                    $crate::helpers::with_captured_logs(|logs| {
+                        super::$name($crate::helpers::Backend::Sqlite, logs)
+                    })
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[test]
+                fn $name() {
+                    $crate::helpers::with_captured_logs(|logs| {
+                        super::$name($crate::helpers::Backend::Postgres, logs)
+                    })
+                }
+            )*
+        }
+    };
+}
+
+/// Everything the service and the sandboxes logged during one test, at every level.
+#[derive(Clone, Default)]
+pub struct CapturedLogs(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl CapturedLogs {
+    /// The log lines so far.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().expect("log buffer")).into_owned()
+    }
+}
+
+impl std::io::Write for CapturedLogs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("log buffer").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Runs `test` on a current-thread runtime with a TRACE subscriber writing
+/// into the [`CapturedLogs`] it is given (records of the `log` crate too).
+pub fn with_captured_logs<F: std::future::Future<Output = ()>>(
+    test: impl FnOnce(CapturedLogs) -> F,
+) {
+    // `log` records (reqwest's) reach whichever subscriber is the thread's default
+    let _ = tracing_log::LogTracer::init();
+    let logs = CapturedLogs::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(test(logs));
+}
+
 fn init_logs() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {

@@ -19,5 +19,7 @@ mod jobs;
 mod linkedin;
 mod oauth;
 mod outbound;
+mod privacy_races;
+mod provider_text;
 mod sweeps;
 mod wake;

@@ -4,13 +4,14 @@
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
-use sea_orm::TransactionTrait;
+use sea_orm::{ActiveValue::Set, TransactionTrait};
 
 use super::{
     client,
     profile::{Capability, Profile, Section, SectionTimes},
     scopes,
     settings::{Frequency, Privacy},
+    sync::privacy_of,
     PORTABILITY_SCOPE,
 };
 use crate::{
@@ -22,8 +23,11 @@ use crate::{
     },
     error::Result,
     oauth::{CallbackParams, ConnectionOwner, FlowRequest, OAuthEndpoints, OAuthError},
-    providers::profile::{FetchPlan, ProfileProvider},
-    store::linkedin_profiles,
+    providers::{
+        http::is_safe_code,
+        profile::{FetchPlan, ProfileProvider},
+    },
+    store::linkedin_profiles::{self, ProfileChange},
 };
 
 /// A started connect.
@@ -174,22 +178,12 @@ async fn store_connection(
 ) -> std::result::Result<(), ConnectFailure> {
     let granted: Vec<String> = tokens.scopes.clone().unwrap_or_else(|| requested.to_vec());
     let wants_portability = granted.iter().any(|s| s == PORTABILITY_SCOPE);
+    // what to fetch follows the settings as they are now; what is stored
+    // follows them as they are when it is stored (they may change meanwhile)
     let existing = linkedin_profiles::find(&ctx.db, user_id)
         .await
         .map_err(|_| ("internal_error", "database error".to_owned()))?;
-    let privacy = existing
-        .as_ref()
-        .map(|row| Privacy {
-            picture: row.sync_picture,
-            experience: row.sync_experience,
-            education: row.sync_education,
-            skills: row.sync_skills,
-        })
-        .unwrap_or_default();
-    let frequency = existing
-        .as_ref()
-        .and_then(|row| Frequency::parse(&row.frequency))
-        .unwrap_or(Frequency::Weekly);
+    let privacy = existing.as_ref().map(privacy_of).unwrap_or_default();
     let plan = FetchPlan {
         portability: wants_portability,
         experience: privacy.experience,
@@ -213,18 +207,29 @@ async fn store_connection(
         Capability::OpenIdConnect
     };
     let member_id = fetched.member_id.clone();
-    let profile = Profile::from_fetched(fetched, privacy, capability);
     let now = Utc::now();
-    let times: SectionTimes = Section::ALL
-        .into_iter()
-        .filter(|s| profile.has(*s))
-        .map(|s| (s.as_str().to_owned(), now))
-        .collect();
     let owner = ConnectionOwner::User {
         user_id: user_id.to_owned(),
     };
     let db_error = |_| ("internal_error", "database error".to_owned());
     let txn = ctx.db.begin().await.map_err(db_error)?;
+    // a first connect gets the default settings; a reconnect keeps the
+    // user's, read under the row lock that UpdateLinkedInSettings takes too
+    linkedin_profiles::insert_if_absent(&txn, new_row(user_id, now))
+        .await
+        .map_err(db_error)?;
+    let row = linkedin_profiles::lock(&txn, user_id)
+        .await
+        .map_err(db_error)?
+        .ok_or(("internal_error", "database error".to_owned()))?;
+    let privacy = privacy_of(&row);
+    let frequency = Frequency::parse(&row.frequency).unwrap_or(Frequency::Weekly);
+    let profile = Profile::from_fetched(fetched, privacy, capability);
+    let times: SectionTimes = Section::ALL
+        .into_iter()
+        .filter(|s| profile.has(*s))
+        .map(|s| (s.as_str().to_owned(), now))
+        .collect();
     let connection_id = ctx
         .oauth
         .save_connection_in(
@@ -237,29 +242,23 @@ async fn store_connection(
         )
         .await
         .map_err(|err: OAuthError| (err.code(), "storing the connection failed".to_owned()))?;
-    linkedin_profiles::upsert(
+    linkedin_profiles::update(
         &txn,
-        linkedin_profiles::ProfileRow {
-            user_id: user_id.to_owned(),
-            connection_id: connection_id.clone(),
-            capability: capability.as_str().to_owned(),
-            sync_picture: privacy.picture,
-            sync_experience: privacy.experience,
-            sync_education: privacy.education,
-            sync_skills: privacy.skills,
-            frequency: frequency.as_str().to_owned(),
-            basic: json(&profile.basic),
-            experience: profile.experience.as_ref().map(json),
-            education: profile.education.as_ref().map(json),
-            skills: profile.skills.as_ref().map(json),
-            sections_synced_at: json(&times),
-            last_synced_at: Some(now),
-            last_changed_at: Some(now),
-            next_sync_at: frequency.next_after(now),
-            last_manual_sync_at: None,
-            expiry_notified_at: None,
-            created_at: now,
-            updated_at: now,
+        user_id,
+        ProfileChange {
+            connection_id: Set(connection_id.clone()),
+            capability: Set(capability.as_str().to_owned()),
+            basic: Set(json(&profile.basic)),
+            experience: Set(profile.experience.as_ref().map(json)),
+            education: Set(profile.education.as_ref().map(json)),
+            skills: Set(profile.skills.as_ref().map(json)),
+            sections_synced_at: Set(json(&times)),
+            last_synced_at: Set(Some(now)),
+            last_changed_at: Set(Some(now)),
+            next_sync_at: Set(frequency.next_after(now)),
+            last_manual_sync_at: Set(None),
+            expiry_notified_at: Set(None),
+            ..Default::default()
         },
     )
     .await
@@ -290,12 +289,41 @@ async fn store_connection(
     Ok(())
 }
 
-/// A provider's error code, reduced to a safe token for logs and rows.
-fn sanitize(code: &str) -> String {
-    code.chars()
-        .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
-        .take(64)
-        .collect()
+/// The row of a first connect: default settings, nothing synced yet.
+fn new_row(user_id: &str, now: DateTime<Utc>) -> linkedin_profiles::ProfileRow {
+    let privacy = Privacy::default();
+    linkedin_profiles::ProfileRow {
+        user_id: user_id.to_owned(),
+        connection_id: String::new(),
+        capability: Capability::OpenIdConnect.as_str().to_owned(),
+        sync_picture: privacy.picture,
+        sync_experience: privacy.experience,
+        sync_education: privacy.education,
+        sync_skills: privacy.skills,
+        frequency: Frequency::Weekly.as_str().to_owned(),
+        basic: json(&serde_json::Map::new()),
+        experience: None,
+        education: None,
+        skills: None,
+        sections_synced_at: json(&SectionTimes::new()),
+        last_synced_at: None,
+        last_changed_at: None,
+        next_sync_at: None,
+        last_manual_sync_at: None,
+        expiry_notified_at: None,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+/// A provider's error code as kept in rows: itself when it is a short machine
+/// code, else a fixed word (the callback's `error` is whatever the URL says).
+fn sanitize(code: &str) -> &str {
+    if is_safe_code(code) {
+        code
+    } else {
+        "an unrecognized error"
+    }
 }
 
 /// A stored section as JSON.

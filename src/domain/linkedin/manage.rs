@@ -108,7 +108,9 @@ pub async fn update_settings(
     super::ensure_enabled(&ctx.config)?;
     let started = Instant::now();
     let txn = ctx.db.begin().await?;
-    let row = linkedin_profiles::find(&txn, &caller.user_id)
+    // the lock a sync's write takes too: a sync in flight either stored its
+    // data before this (and it is deleted here) or sees these settings
+    let row = linkedin_profiles::lock(&txn, &caller.user_id)
         .await?
         .ok_or(AppError::NotFound("linkedin connection"))?;
     let old = privacy_of(&row);

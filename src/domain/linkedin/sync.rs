@@ -1,10 +1,15 @@
 //! Syncing one user's profile: fetch what the connection can get and the user
 //! keeps, store only what changed, schedule the next sync, audit it.
+//!
+//! The settings may change while LinkedIn answers: what was fetched is stored
+//! under the settings read again under the profile row lock
+//! ([`linkedin_profiles::lock`]) that `UpdateLinkedInSettings` takes too, so a
+//! section switched off meanwhile is neither stored nor reported as changed.
 
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use sea_orm::ActiveValue::Set;
+use sea_orm::{ActiveValue::Set, TransactionTrait};
 
 use super::{
     client,
@@ -255,7 +260,15 @@ async fn fetch_and_store(
     } else {
         capability
     };
-    let new = Profile::from_fetched(fetched, privacy, capability);
+    // the settings may have changed while we fetched: store under the ones in
+    // force now, read under the row lock UpdateLinkedInSettings takes too
+    let txn = ctx.db.begin().await?;
+    let Some(row) = linkedin_profiles::lock(&txn, &row.user_id).await? else {
+        txn.rollback().await?;
+        return Err(AppError::NotFound("linkedin connection"));
+    };
+    let row = &row;
+    let new = Profile::from_fetched(fetched, privacy_of(row), capability);
     let old = stored_profile(row);
     let changed = old.changed_sections(&new);
     let now = Utc::now();
@@ -299,7 +312,8 @@ async fn fetch_and_store(
             change.skills = Set(new.skills.as_ref().map(json));
         }
     }
-    linkedin_profiles::update(&ctx.db, &row.user_id, change).await?;
+    linkedin_profiles::update(&txn, &row.user_id, change).await?;
+    txn.commit().await?;
     credentials::set_state(
         &ctx.db,
         &row.connection_id,

@@ -13,6 +13,7 @@ use super::{
     call::{ProviderCall, ProviderResponse},
     config::{OutboundConfig, ProviderPolicy},
     error::{classify_status, transport_kind, ProviderError, TransportKind},
+    redact::{redact_known, secrets_of_request},
     retry::{backoff, retry_after_header},
 };
 use crate::metrics::Metrics;
@@ -223,13 +224,21 @@ impl OutboundHttp {
                 "waited for rate budget"
             );
         }
-        let mut request = build().build().map_err(|e| ProviderError::InvalidRequest {
+        // reqwest's text may hold the URL or a header value: keep none of it
+        let mut request = build().build().map_err(|_| ProviderError::InvalidRequest {
             provider: provider.to_owned(),
-            message: e.without_url().to_string(),
+            message: "the request could not be built",
         })?;
         if request.timeout().is_none() {
             *request.timeout_mut() = Some(policy.request_timeout);
         }
+        let debug = tracing::enabled!(tracing::Level::DEBUG);
+        // an error body may echo them: kept only to redact it for the debug log
+        let secrets = if debug {
+            secrets_of_request(&request)
+        } else {
+            Vec::new()
+        };
         let transport = |e: reqwest::Error| ProviderError::Transport {
             provider: provider.to_owned(),
             kind: transport_kind(&e),
@@ -256,6 +265,15 @@ impl OutboundHttp {
         }
         let retry_after = retry_after_header(&headers);
         let err = classify_status(provider, status, &body, retry_after);
+        if debug {
+            tracing::debug!(
+                provider,
+                operation = call.operation,
+                status = status.as_u16(),
+                body = %redact_known(&String::from_utf8_lossy(&body), &secrets),
+                "provider error answer"
+            );
+        }
         if call.pass_client_errors
             && matches!(
                 err,

@@ -1,29 +1,36 @@
 //! [`ProviderError`]: every outcome of a provider call that is not a success,
 //! classified once so callers only match on the class.
 //!
-//! Messages never hold a token, a header, a URL (its query string may carry a
-//! secret) or a request body; a provider's own message is cut to
-//! [`MAX_MESSAGE_CHARS`].
+//! An error keeps the HTTP status, the provider's error code when it is a
+//! short machine code ([`provider_code`]) and our own fixed message: never
+//! provider text, a token, a header, a URL (its query string may carry a
+//! secret) or a request body.
 
 use std::time::Duration;
 
 use reqwest::StatusCode;
 
-/// The longest provider message kept in an error.
-pub const MAX_MESSAGE_CHARS: usize = 200;
+use super::redact::provider_code;
+
+/// ` (code X)` when the provider gave a code, else nothing.
+fn code_suffix(code: &Option<String>) -> String {
+    code.as_deref()
+        .map(|c| format!(" (code {c})"))
+        .unwrap_or_default()
+}
 
 /// Why a provider call did not succeed.
 #[derive(Clone, Debug, thiserror::Error)]
 pub enum ProviderError {
     /// The provider answered a status worth retrying (429, 5xx, throttling 403).
-    #[error("{provider} answered {status}, worth retrying: {message}")]
+    #[error("{provider} answered {status}, worth retrying{}", code_suffix(.code))]
     Retryable {
         /// Provider name.
         provider: String,
         /// HTTP status of the answer.
         status: u16,
-        /// Secret-free message from the body, possibly empty.
-        message: String,
+        /// The provider's error code, only when it is a short machine code.
+        code: Option<String>,
         /// The provider's `Retry-After`, when it sent one.
         retry_after: Option<Duration>,
     },
@@ -36,24 +43,24 @@ pub enum ProviderError {
         kind: TransportKind,
     },
     /// The credential is no longer accepted: the user must reconnect or the token be refreshed.
-    #[error("{provider} wants re-authorization ({status}): {message}")]
+    #[error("{provider} wants re-authorization ({status}){}", code_suffix(.code))]
     Reauth {
         /// Provider name.
         provider: String,
         /// HTTP status of the answer (401, or 400 with `invalid_grant`).
         status: u16,
-        /// Secret-free message from the body, possibly empty.
-        message: String,
+        /// The provider's error code, only when it is a short machine code.
+        code: Option<String>,
     },
     /// The provider refused the request itself; retrying cannot help.
-    #[error("{provider} refused the request ({status}): {message}")]
+    #[error("{provider} refused the request ({status}){}", code_suffix(.code))]
     Permanent {
         /// Provider name.
         provider: String,
         /// HTTP status of the answer.
         status: u16,
-        /// Secret-free message from the body, possibly empty.
-        message: String,
+        /// The provider's error code, only when it is a short machine code.
+        code: Option<String>,
     },
     /// The provider's circuit is open: the call was not sent.
     #[error("circuit of {provider} is open, retry in {retry_in:?}")]
@@ -84,13 +91,13 @@ pub enum ProviderError {
     InvalidRequest {
         /// Provider name.
         provider: String,
-        /// What was wrong, without the URL.
-        message: String,
+        /// What was wrong, in our own words.
+        message: &'static str,
     },
     /// A successful answer's body did not have the expected shape.
     #[error("unexpected response body: {message}")]
     Decode {
-        /// Error category and position, never the offending value.
+        /// Error category and position, never the offending value (our own words).
         message: String,
     },
 }
@@ -195,16 +202,16 @@ pub fn classify_status(
     retry_after: Option<Duration>,
 ) -> ProviderError {
     let provider = provider.to_owned();
-    let message = error_message(body);
-    let code = status.as_u16();
+    let code = provider_code(body);
+    let status_code = status.as_u16();
     if status == StatusCode::UNAUTHORIZED || is_invalid_grant(status, body) {
         return ProviderError::Reauth {
             provider,
-            status: code,
-            message,
+            status: status_code,
+            code,
         };
     }
-    let retryable = match code {
+    let retryable = match status_code {
         429 => true,
         501 | 505 => false,
         500..=599 => true,
@@ -214,15 +221,15 @@ pub fn classify_status(
     if retryable {
         ProviderError::Retryable {
             provider,
-            status: code,
-            message,
+            status: status_code,
+            code,
             retry_after,
         }
     } else {
         ProviderError::Permanent {
             provider,
-            status: code,
-            message,
+            status: status_code,
+            code,
         }
     }
 }
@@ -256,35 +263,6 @@ fn is_rate_limit_403(body: &[u8]) -> bool {
                 )
             })
         })
-}
-
-/// A short message from a JSON error body: `error` (a string, or an object's
-/// `message`), else `message`; empty when there is none. Cut to
-/// [`MAX_MESSAGE_CHARS`], control characters dropped.
-pub fn error_message(body: &[u8]) -> String {
-    let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) else {
-        return String::new();
-    };
-    let text = match value.get("error") {
-        Some(serde_json::Value::String(s)) => Some(s.as_str()),
-        Some(obj @ serde_json::Value::Object(_)) => obj.get("message").and_then(|m| m.as_str()),
-        _ => None,
-    }
-    .or_else(|| value.get("message").and_then(|m| m.as_str()))
-    .unwrap_or_default();
-    truncate(text)
-}
-
-fn truncate(text: &str) -> String {
-    let mut out: String = text
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(MAX_MESSAGE_CHARS)
-        .collect();
-    if text.chars().count() > MAX_MESSAGE_CHARS {
-        out.push('…');
-    }
-    out
 }
 
 /// Classifies a `reqwest` error without keeping its text (which holds the URL).
@@ -332,7 +310,7 @@ mod tests {
         let google = r#"{"error":{"code":403,"message":"Rate Limit Exceeded","errors":[{"reason":"rateLimitExceeded"}]}}"#;
         let err = c(403, google);
         assert!(matches!(err, ProviderError::Retryable { status: 403, .. }));
-        assert!(err.to_string().contains("Rate Limit Exceeded"));
+        assert!(!err.to_string().contains("Rate Limit Exceeded"), "{err}");
     }
 
     #[test]
@@ -348,14 +326,33 @@ mod tests {
     }
 
     #[test]
-    fn messages_are_short_and_taken_from_known_fields() {
-        assert_eq!(error_message(br#"{"message":"bad field"}"#), "bad field");
-        assert_eq!(error_message(br#"{"error":"nope","message":"x"}"#), "nope");
-        assert_eq!(error_message(b"<html>secret</html>"), "");
-        let long = format!(r#"{{"message":"{}"}}"#, "a".repeat(1000));
-        let msg = error_message(long.as_bytes());
-        assert_eq!(msg.chars().count(), MAX_MESSAGE_CHARS + 1);
-        assert_eq!(error_message(br#"{"message":"a\nb"}"#), "ab");
+    fn errors_keep_status_and_code_but_no_provider_text() {
+        let secret = "AQV8x1_nJ-3kLmq0PzR7tYwE2sD9fGhJkLzXcVbNm";
+        let bodies = [
+            format!(r#"{{"error":"invalid_request","error_description":"bad {secret}"}}"#),
+            format!(r#"{{"message":"Bearer {secret}","code":"{secret}"}}"#),
+            format!(r#"{{"error":{{"message":"{secret}"}}}}"#),
+            format!("Bearer {secret}"),
+        ];
+        for status in [400, 401, 403, 500] {
+            for body in &bodies {
+                let err = classify_status(
+                    "p",
+                    StatusCode::from_u16(status).unwrap(),
+                    body.as_bytes(),
+                    None,
+                );
+                let text = format!("{err} {err:?}");
+                assert!(!text.contains(secret), "{text}");
+                assert!(!text.contains("Bearer"), "{text}");
+                assert_eq!(err.status(), Some(status));
+            }
+        }
+        let err = classify_status("p", StatusCode::BAD_REQUEST, bodies[0].as_bytes(), None);
+        assert_eq!(
+            err.to_string(),
+            "p refused the request (400) (code invalid_request)"
+        );
     }
 
     #[test]
@@ -363,7 +360,7 @@ mod tests {
         let last = ProviderError::Retryable {
             provider: "p".into(),
             status: 503,
-            message: String::new(),
+            code: None,
             retry_after: Some(Duration::from_secs(3)),
         };
         let err = ProviderError::Exhausted {

@@ -219,11 +219,10 @@ async fn bad_request_is_permanent_and_not_retried() {
     let (http, metrics) = outbound(|_| {});
     let err = send_get(&http, get("p"), &base).await.unwrap_err();
     match &err {
-        ProviderError::Permanent {
-            status, message, ..
-        } => {
+        ProviderError::Permanent { status, code, .. } => {
             assert_eq!(*status, 400);
-            assert_eq!(message, "title is required");
+            assert_eq!(code, &None, "free text is not a code");
+            assert!(!err.to_string().contains("title is required"), "{err}");
         }
         other => panic!("{other:?}"),
     }
