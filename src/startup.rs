@@ -164,16 +164,21 @@ pub async fn build_context(config: Config) -> anyhow::Result<AppContext> {
     })
 }
 
-/// gRPC (with grpc-web and CORS) and the shim on one router, every request metered.
+/// gRPC (with grpc-web and CORS) and the shim on one router, every request
+/// metered once: gRPC calls by the gRPC meter, the rest by the HTTP one.
 pub async fn build_router(ctx: Arc<AppContext>) -> anyhow::Result<Router> {
+    let meter = grpc::meter::Meter::new(ctx.metrics.clone(), grpc::methods::MethodSet::served()?);
     let grpc = grpc::router(ctx.clone())
         .await?
+        // inside grpc-web: the meter sees native gRPC trailers
+        .route_layer(middleware::from_fn_with_state(meter, grpc::meter::record))
         // route_layer: only gRPC paths get grpc-web and CORS, so plain HTTP
         // to unknown paths is a 404, not grpc-web's 400
         .route_layer(GrpcWebLayer::new())
         .route_layer(http::observe::cors(&ctx.config.cors_allowed_origins));
     Ok(http::router(ctx.clone())
         .merge(grpc)
+        .fallback(grpc::fallback::unknown_path)
         .layer(middleware::from_fn_with_state(
             ctx.metrics.clone(),
             http::observe::record,

@@ -16,6 +16,7 @@ mod grpc_web;
 mod isolation;
 mod jobs;
 mod linkedin;
+mod metrics;
 mod oauth;
 mod outbound;
 mod sweeps;
