@@ -3,7 +3,7 @@
 
 use std::{future::Future, sync::Arc, time::Duration};
 
-use axum::{middleware, serve::ListenerExt, Router};
+use axum::{middleware, Router};
 use tokio::net::TcpListener;
 use tonic_web::GrpcWebLayer;
 
@@ -18,7 +18,9 @@ use crate::{
     metrics::Metrics,
     oauth::OAuthCore,
     providers::http::OutboundHttp,
-    secrets, store,
+    secrets,
+    server::{self, ServeSettings},
+    store,
 };
 
 /// A built application, bound to its listener, not yet serving.
@@ -69,14 +71,15 @@ impl Application {
             Ok(engine) => engine,
             Err(err) => return Err(std::io::Error::other(format!("{err:#}"))),
         };
-        let listener = self.listener.tap_io(|tcp| {
-            if let Err(err) = tcp.set_nodelay(true) {
-                tracing::debug!(error = %err, "could not set tcp nodelay");
-            }
-        });
-        let served = axum::serve(listener, self.router)
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let settings = ServeSettings::from_config(&self.ctx.config);
+        let served = server::serve(
+            self.listener,
+            self.router,
+            settings,
+            &self.ctx.metrics,
+            shutdown,
+        )
+        .await;
         engine.shutdown().await;
         served
     }

@@ -10,6 +10,7 @@ mod helpers;
 mod activity;
 mod auth;
 mod browser;
+mod connections;
 mod crypto;
 mod grpc;
 mod grpc_web;
