@@ -194,6 +194,28 @@ async fn grpc_codes_come_from_trailers_and_cancellation(backend: Backend) {
         .await
         .expect("status");
 
+    // the same over grpc-web (HTTP/1.1): the meter sees the trailers before
+    // grpc-web folds them into the body
+    let web = reqwest::Client::builder()
+        .http1_only()
+        .build()
+        .expect("client")
+        .post(format!(
+            "{}/nextke.integrations.v1.IntegrationService/GetIntegrationStatus",
+            app.base_url
+        ))
+        .header("content-type", "application/grpc-web+proto")
+        .header(
+            "authorization",
+            format!("Bearer {}", token("metrics-user", &[])),
+        )
+        .body(vec![0u8, 0, 0, 0, 0])
+        .send()
+        .await
+        .expect("grpc-web call");
+    assert_eq!(web.status(), 200);
+    web.bytes().await.expect("grpc-web body");
+
     // a server stream the client abandons: cancelled, not ok
     let mut health = HealthClient::new(channel);
     let mut watch = health
@@ -228,7 +250,7 @@ async fn grpc_codes_come_from_trailers_and_cancellation(backend: Backend) {
             "/nextke.integrations.v1.IntegrationService/GetIntegrationStatus",
             "Ok"
         ),
-        1.0,
+        2.0,
         "{page}"
     );
     // HTTP routes by template
