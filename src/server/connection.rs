@@ -106,7 +106,12 @@ pub async fn serve(stream: TcpStream, serving: Serving) {
                     closing = Some(Box::pin(tokio::time::sleep(CLOSE_GRACE)));
                 }
             }
-            () = async { closing.as_mut().expect("guarded").await }, if closing.is_some() && !draining => {
+            () = async {
+                match closing.as_mut() {
+                    Some(deadline) => deadline.await,
+                    None => std::future::pending().await,
+                }
+            }, if closing.is_some() => {
                 if conn.is_busy() {
                     closing = Some(Box::pin(tokio::time::sleep(CLOSE_GRACE)));
                 } else {
