@@ -1,6 +1,7 @@
 //! Slow and idle clients cannot starve real ones: a connection cap that makes
 //! room by closing the connection idle longest, idle and header-read
-//! timeouts, long streams kept, and a graceful stop that drains.
+//! timeouts, long streams kept, HTTP/2 streams capped per connection, and a
+//! graceful stop that drains.
 
 use std::time::{Duration, Instant};
 
@@ -24,8 +25,13 @@ const HEADER_TIMEOUT: Duration = Duration::from_millis(300);
 const IDLE_TIMEOUT: Duration = Duration::from_secs(1);
 
 async fn limited_app(backend: Backend) -> TestApp {
+    limited_app_with_streams(backend, 200).await
+}
+
+async fn limited_app_with_streams(backend: Backend, streams: u32) -> TestApp {
     let url = fresh_database(backend).await;
     let mut config = test_config(&url);
+    config.server.http2_max_concurrent_streams = streams;
     config.server.max_connections = CAP;
     config.server.http_header_read_timeout_ms = HEADER_TIMEOUT.as_millis() as u64;
     config.server.http_idle_timeout_secs = IDLE_TIMEOUT.as_secs();
@@ -245,6 +251,33 @@ async fn long_streams_are_not_idle_and_a_full_busy_server_refuses_new_connection
     app.stop().await;
 }
 
+async fn http2_streams_per_connection_are_capped(backend: Backend) {
+    let app = limited_app_with_streams(backend, 2).await;
+    let channel = fresh_channel(&app).await;
+    let mut health = HealthClient::new(channel);
+    let watch = || HealthCheckRequest {
+        service: String::new(),
+    };
+    let mut first = health.watch(watch()).await.expect("watch").into_inner();
+    let mut second = health.watch(watch()).await.expect("watch").into_inner();
+    first.next().await.expect("first").expect("ok");
+    second.next().await.expect("second").expect("ok");
+    // a third call on the same connection waits for a free stream
+    let mut third = health.clone();
+    let call = tokio::spawn(async move { third.check(watch()).await });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!call.is_finished(), "a third stream was opened");
+    drop(first);
+    let reply = tokio::time::timeout(Duration::from_secs(2), call)
+        .await
+        .expect("served once a stream is free")
+        .expect("task")
+        .expect("check");
+    assert_eq!(reply.into_inner().status(), ServingStatus::Serving);
+    drop(second);
+    app.stop().await;
+}
+
 async fn stop_drains_a_call_in_flight(backend: Backend) {
     use tonic_reflection::pb::v1::{
         server_reflection_client::ServerReflectionClient,
@@ -292,5 +325,6 @@ db_tests!(
     idle_and_slow_clients_above_the_cap_do_not_starve_real_ones,
     idle_sockets_close_after_the_idle_timeout_and_slow_headers_after_theirs,
     long_streams_are_not_idle_and_a_full_busy_server_refuses_new_connections,
+    http2_streams_per_connection_are_capped,
     stop_drains_a_call_in_flight,
 );
