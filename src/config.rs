@@ -127,6 +127,49 @@ pub struct Config {
     /// Limits on starting authorization flows.
     #[command(flatten)]
     pub flows: FlowSettings,
+
+    /// Inbound connections: timeouts and limits.
+    #[command(flatten)]
+    pub server: ServerSettings,
+}
+
+/// Inbound connections: how long slow and idle clients may hold one, and how
+/// many may be open.
+#[derive(Clone, Debug, Args)]
+pub struct ServerSettings {
+    /// Time a client has to send a request's headers (HTTP/1.1), in milliseconds.
+    #[arg(long, env = "HTTP_HEADER_READ_TIMEOUT_MS", default_value_t = 10_000)]
+    pub http_header_read_timeout_ms: u64,
+    /// A connection with no request in flight for this long is closed, in seconds.
+    #[arg(long, env = "HTTP_IDLE_TIMEOUT_SECS", default_value_t = 120)]
+    pub http_idle_timeout_secs: u64,
+    /// Most open client connections; clamped to the open-file limit minus a reserve.
+    #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 10_000)]
+    pub max_connections: usize,
+    /// Most concurrent HTTP/2 streams (calls) on one connection.
+    #[arg(long, env = "HTTP2_MAX_CONCURRENT_STREAMS", default_value_t = 200)]
+    pub http2_max_concurrent_streams: u32,
+    /// Interval of HTTP/2 keep-alive pings that find dead peers, in seconds (0: none).
+    #[arg(long, env = "HTTP2_KEEPALIVE_INTERVAL_SECS", default_value_t = 30)]
+    pub http2_keepalive_interval_secs: u64,
+}
+
+impl ServerSettings {
+    /// Time a client has to send a request's headers.
+    pub fn header_read_timeout(&self) -> Duration {
+        Duration::from_millis(self.http_header_read_timeout_ms.max(1))
+    }
+
+    /// Time after which a connection with no request in flight is closed.
+    pub fn idle_timeout(&self) -> Duration {
+        Duration::from_secs(self.http_idle_timeout_secs.max(1))
+    }
+
+    /// Interval of HTTP/2 keep-alive pings, if any.
+    pub fn http2_keepalive_interval(&self) -> Option<Duration> {
+        (self.http2_keepalive_interval_secs > 0)
+            .then(|| Duration::from_secs(self.http2_keepalive_interval_secs))
+    }
 }
 
 /// How many authorization flows one user may start, and keep pending.

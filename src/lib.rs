@@ -4,6 +4,7 @@
 //!
 //! # Layout
 //! - [`startup`]: the [`startup::Application`] that tests and `main` start alike.
+//! - [`server`]: the accept loop with connection limits and timeouts.
 //! - [`grpc`]: tonic adapters of `IntegrationService`, `CalendarService`,
 //!   `AtsService`, plus health, reflection and grpc-web; handlers only convert.
 //! - [`http`]: the axum shim (health, readiness, metrics, callbacks, webhooks).
@@ -37,6 +38,7 @@ pub mod oauth;
 pub mod providers;
 pub mod sandbox;
 pub mod secrets;
+pub mod server;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

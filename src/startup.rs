@@ -3,7 +3,7 @@
 
 use std::{future::Future, sync::Arc, time::Duration};
 
-use axum::{middleware, serve::ListenerExt, Router};
+use axum::{middleware, Router};
 use tokio::net::TcpListener;
 use tonic_web::GrpcWebLayer;
 
@@ -18,7 +18,9 @@ use crate::{
     metrics::Metrics,
     oauth::OAuthCore,
     providers::http::OutboundHttp,
-    secrets, store,
+    secrets,
+    server::{self, ServeSettings},
+    store,
 };
 
 /// A built application, bound to its listener, not yet serving.
@@ -69,14 +71,15 @@ impl Application {
             Ok(engine) => engine,
             Err(err) => return Err(std::io::Error::other(format!("{err:#}"))),
         };
-        let listener = self.listener.tap_io(|tcp| {
-            if let Err(err) = tcp.set_nodelay(true) {
-                tracing::debug!(error = %err, "could not set tcp nodelay");
-            }
-        });
-        let served = axum::serve(listener, self.router)
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let settings = ServeSettings::from_config(&self.ctx.config);
+        let served = server::serve(
+            self.listener,
+            self.router,
+            settings,
+            &self.ctx.metrics,
+            shutdown,
+        )
+        .await;
         engine.shutdown().await;
         served
     }
@@ -165,16 +168,21 @@ pub async fn build_context(config: Config) -> anyhow::Result<AppContext> {
     })
 }
 
-/// gRPC (with grpc-web and CORS) and the shim on one router, every request metered.
+/// gRPC (with grpc-web and CORS) and the shim on one router, every request
+/// metered once: gRPC calls by the gRPC meter, the rest by the HTTP one.
 pub async fn build_router(ctx: Arc<AppContext>) -> anyhow::Result<Router> {
+    let meter = grpc::meter::Meter::new(ctx.metrics.clone(), grpc::methods::MethodSet::served()?);
     let grpc = grpc::router(ctx.clone())
         .await?
+        // inside grpc-web: the meter sees native gRPC trailers
+        .route_layer(middleware::from_fn_with_state(meter, grpc::meter::record))
         // route_layer: only gRPC paths get grpc-web and CORS, so plain HTTP
         // to unknown paths is a 404, not grpc-web's 400
         .route_layer(GrpcWebLayer::new())
         .route_layer(http::observe::cors(&ctx.config.cors_allowed_origins));
     Ok(http::router(ctx.clone())
         .merge(grpc)
+        .fallback(grpc::fallback::unknown_path)
         .layer(middleware::from_fn_with_state(
             ctx.metrics.clone(),
             http::observe::record,

@@ -5,8 +5,11 @@ mod ats;
 pub mod auth;
 mod calendar;
 pub mod convert;
+pub mod fallback;
 mod integration;
 mod linkedin;
+pub mod meter;
+pub mod methods;
 mod status;
 
 use std::{convert::Infallible, sync::Arc};

@@ -1,5 +1,5 @@
-//! Middleware counting and timing every request, gRPC and HTTP alike, and the
-//! CORS policy of browser (grpc-web) callers.
+//! Middleware counting and timing every request the gRPC meter does not (the
+//! shim, unknown paths), and the CORS policy of browser (grpc-web) callers.
 
 use std::time::Instant;
 
@@ -11,41 +11,44 @@ use axum::{
 use http::{header, HeaderName, HeaderValue, Method};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
-use crate::metrics::Metrics;
+use crate::{
+    grpc::{
+        fallback,
+        meter::{self, MeteredMark},
+        methods,
+    },
+    metrics::Metrics,
+};
 
-/// Records one request in `metrics`: gRPC by method and status code, HTTP by
-/// route template (never the raw path, which may hold ids) and status.
-pub async fn record(State(metrics): State<Metrics>, request: Request, next: Next) -> Response {
+/// Records one request the gRPC meter did not: HTTP by route template (never
+/// the raw path, which may hold ids) and status, a gRPC request to a path no
+/// route serves as method `unknown` with its real code; anything else `unknown`.
+pub async fn record(State(metrics): State<Metrics>, mut request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let is_grpc = request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/grpc"));
-    let route = if is_grpc {
-        request.uri().path().to_owned()
-    } else {
-        request
-            .extensions()
-            .get::<MatchedPath>()
-            .map(|p| p.as_str().to_owned())
-            .unwrap_or_else(|| "unmatched".to_owned())
-    };
+    let mark = MeteredMark::default();
+    request.extensions_mut().insert(mark.clone());
+    let is_grpc = fallback::is_grpc(&request);
+    let route = request.extensions().get::<MatchedPath>().cloned();
     let response = next.run(request).await;
+    if mark.is_set() {
+        return response;
+    }
     let elapsed = started.elapsed();
-    if is_grpc {
-        // Errors come trailers-only, with grpc-status in the headers; a unary
-        // success carries status 0 in the trailers.
-        let code = response
-            .headers()
-            .get("grpc-status")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<i32>().ok())
-            .map(tonic::Code::from_i32)
-            .unwrap_or(tonic::Code::Ok);
-        metrics.record_request("grpc", &route, &format!("{code:?}"), elapsed);
-    } else {
-        metrics.record_request("http", &route, response.status().as_str(), elapsed);
+    match route {
+        Some(route) => {
+            metrics.record_request("http", route.as_str(), response.status().as_str(), elapsed)
+        }
+        None if is_grpc => {
+            let code = meter::head_code(response.status(), response.headers())
+                .unwrap_or(tonic::Code::Unknown);
+            metrics.record_request("grpc", methods::UNKNOWN, meter::code_name(code), elapsed);
+        }
+        None => metrics.record_request(
+            "http",
+            methods::UNKNOWN,
+            response.status().as_str(),
+            elapsed,
+        ),
     }
     response
 }

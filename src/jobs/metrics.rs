@@ -7,20 +7,20 @@ use prometheus_client::{
     metrics::{counter::Counter, family::Family, gauge::Gauge},
 };
 
-use crate::metrics::Metrics;
+use crate::metrics::{Label, Metrics};
 
 /// Labels of a per-kind series.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct KindLabels {
-    /// The job kind.
-    pub kind: String,
+    /// The job kind (a registered handler's name).
+    pub kind: Label,
 }
 
 /// Labels of a run outcome.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RunLabels {
-    /// The job kind.
-    pub kind: String,
+    /// The job kind (a registered handler's name).
+    pub kind: Label,
     /// `ok`, `retry`, `delayed`, `dead`, `panic`.
     pub outcome: String,
 }
@@ -72,8 +72,8 @@ impl JobMetrics {
     pub fn run(&self, kind: &str, outcome: &str) {
         self.runs
             .get_or_create(&RunLabels {
-                kind: kind.to_owned(),
-                outcome: outcome.to_owned(),
+                kind: kind.into(),
+                outcome: outcome.into(),
             })
             .inc();
     }
@@ -83,7 +83,9 @@ impl JobMetrics {
         self.depth.clear();
         self.dead.clear();
         for (kind, pending, dead) in per_kind {
-            let labels = KindLabels { kind: kind.clone() };
+            let labels = KindLabels {
+                kind: kind.as_str().into(),
+            };
             self.depth.get_or_create(&labels).set(*pending);
             self.dead.get_or_create(&labels).set(*dead);
         }

@@ -1,7 +1,14 @@
 //! Prometheus metrics of one application instance: requests per RPC and calls per provider.
 //!
 //! Each [`Metrics`] owns its own registry, so two applications in one process
-//! (as in the tests) keep separate counts.
+//! (as in the tests) keep separate counts. Every label value is a [`Label`]
+//! (escaped on the page) taken from a closed set: RPC names of the served
+//! descriptors, route templates, code names, provider and job names of our own
+//! code, or `unknown`; never a raw path or anything else a caller sends.
+
+mod label;
+
+pub use self::label::Label;
 
 use std::{sync::Arc, time::Duration};
 
@@ -16,22 +23,23 @@ use prometheus_client::{
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RequestLabels {
     /// `grpc` or `http`.
-    pub transport: String,
-    /// The full gRPC method (`/pkg.Service/Method`) or the HTTP route.
-    pub method: String,
+    pub transport: Label,
+    /// The full gRPC method (`/pkg.Service/Method`) of a served descriptor, the
+    /// HTTP route template, or `unknown`.
+    pub method: Label,
     /// The gRPC status code name or the HTTP status code.
-    pub code: String,
+    pub code: Label,
 }
 
 /// Labels of one outbound provider call.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ProviderLabels {
     /// Provider name, e.g. `linkedin`.
-    pub provider: String,
+    pub provider: Label,
     /// What the call was for, e.g. `token`, `userinfo`.
-    pub operation: String,
+    pub operation: Label,
     /// `ok`, `retryable`, `reauth`, `permanent`, `circuit_open`, `rate_limited`.
-    pub outcome: String,
+    pub outcome: Label,
 }
 
 /// Latency buckets in seconds, from 0.5 ms to 30 s.
@@ -100,12 +108,13 @@ impl Metrics {
         }
     }
 
-    /// Counts and times one served request.
+    /// Counts and times one served request. `method` must come from a closed
+    /// set (see the module doc), never from the request.
     pub fn record_request(&self, transport: &str, method: &str, code: &str, elapsed: Duration) {
         let labels = RequestLabels {
-            transport: transport.to_owned(),
-            method: method.to_owned(),
-            code: code.to_owned(),
+            transport: transport.into(),
+            method: method.into(),
+            code: code.into(),
         };
         self.inner.requests.get_or_create(&labels).inc();
         self.inner
@@ -123,9 +132,9 @@ impl Metrics {
         elapsed: Duration,
     ) {
         let labels = ProviderLabels {
-            provider: provider.to_owned(),
-            operation: operation.to_owned(),
-            outcome: outcome.to_owned(),
+            provider: provider.into(),
+            operation: operation.into(),
+            outcome: outcome.into(),
         };
         self.inner.provider_calls.get_or_create(&labels).inc();
         self.inner
