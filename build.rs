@@ -20,6 +20,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     tonic_prost_build::configure()
         .build_client(true)
         .build_server(true)
+        // decode errors are the caller's: INVALID_ARGUMENT (src/grpc/codec.rs)
+        .codec_path("crate::grpc::codec::ProtoCodec")
         .compile_fds(fds)?;
     Ok(())
 }

@@ -92,6 +92,11 @@ pub struct Config {
     #[arg(long, env = "JWT_AUDIENCE", default_value = "nextke-integrations")]
     pub jwt_audience: String,
 
+    /// Longest accepted token lifetime (`exp - iat`) in seconds; tokens without
+    /// `iat` are refused while it is set; 0 means no maximum.
+    #[arg(long, env = "JWT_MAX_TTL_SECS", default_value_t = crate::auth::DEFAULT_MAX_TTL_SECS)]
+    pub jwt_max_ttl_secs: u64,
+
     /// Keyring for secrets at rest: `kid:base64key,...`, the first is primary.
     #[arg(long, env = "ENCRYPTION_KEYS", hide_env_values = true)]
     pub encryption_keys: Option<SecretString>,

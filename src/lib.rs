@@ -14,6 +14,7 @@
 //! - [`providers`]: outbound calls to providers through one HTTP client with
 //!   retries, rate budgets and circuit breakers.
 //! - [`store`]: SeaORM entities and queries; the schema lives in `migration/`.
+//! - [`limits`]: lengths of caller-supplied values, matching the columns.
 //! - [`auth`], [`crypto`], [`secrets`], [`dev_secrets`]: caller identity and
 //!   secrets at rest.
 //! - [`sandbox`]: simulated providers on loopback for tests, demos and benchmarks;
@@ -33,6 +34,7 @@ pub mod error;
 pub mod grpc;
 pub mod http;
 pub mod jobs;
+pub mod limits;
 pub mod metrics;
 pub mod oauth;
 pub mod providers;

@@ -79,7 +79,7 @@ pub fn jwt_config(config: &Config) -> anyhow::Result<JwtConfig> {
             .with_context(|| format!("cannot read JWT_PRIVATE_KEY_FILE {}", path.display()))?;
         jwt = jwt.with_private_key_pem(SecretString::from(pem));
     }
-    Ok(jwt)
+    Ok(jwt.with_max_ttl_secs(config.jwt_max_ttl_secs))
 }
 
 /// RSA keys are far longer than Ed25519 ones; `JWT_ALGORITHM` settles any doubt.

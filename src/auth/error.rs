@@ -2,8 +2,9 @@
 
 /// Why a caller could not be authenticated, or why the JWT settings are unusable.
 ///
-/// All variants except [`AuthError::Config`] and [`AuthError::Signing`] come from
-/// verifying a request and map to gRPC `UNAUTHENTICATED`.
+/// All variants except [`AuthError::Config`], [`AuthError::Signing`] and
+/// [`AuthError::TtlAboveMaximum`] come from verifying a request and map to gRPC
+/// `UNAUTHENTICATED`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AuthError {
     /// No bearer token was presented.
@@ -21,6 +22,19 @@ pub enum AuthError {
     /// `nbf` is in the future (beyond the leeway).
     #[error("token not yet valid")]
     NotYetValid,
+    /// `iat` is in the future (beyond the leeway).
+    #[error("token issued in the future")]
+    IssuedInFuture,
+    /// `exp - iat` is longer than the configured maximum lifetime.
+    #[error("token lifetime exceeds the maximum")]
+    LifetimeTooLong,
+    /// A claim is present but unusable: `sub` or an org id empty, too long or
+    /// with control characters, an org listed twice, an unknown `role`.
+    #[error("token has an invalid {0} claim")]
+    InvalidClaim(&'static str),
+    /// The header has a `crit` parameter; no extension is understood here.
+    #[error("token header names critical extensions")]
+    CriticalHeader,
     /// `iss` is not the configured issuer.
     #[error("token has the wrong issuer")]
     WrongIssuer,
@@ -39,12 +53,21 @@ pub enum AuthError {
     /// A development token could not be signed.
     #[error("could not sign token")]
     Signing,
+    /// A development token was asked for with a lifetime the verifier would refuse.
+    #[error("token ttl is above the maximum lifetime of {max_secs} seconds (JWT_MAX_TTL_SECS)")]
+    TtlAboveMaximum {
+        /// The configured maximum.
+        max_secs: u64,
+    },
 }
 
 impl AuthError {
     /// Whether the error is the caller's (answer `UNAUTHENTICATED`) rather than ours.
     pub fn is_unauthenticated(&self) -> bool {
-        !matches!(self, Self::Config(_) | Self::Signing)
+        !matches!(
+            self,
+            Self::Config(_) | Self::Signing | Self::TtlAboveMaximum { .. }
+        )
     }
 }
 

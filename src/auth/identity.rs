@@ -36,7 +36,8 @@ impl OrgMembership {
 pub struct Identity {
     /// The `sub` claim: owner of LinkedIn and calendar data.
     pub user_id: String,
-    /// Organizations and roles from the `orgs` claim (empty when absent).
+    /// Organizations and roles from the `orgs` claim (empty when absent); each id
+    /// is non-empty, fits its column and appears once.
     pub orgs: Vec<OrgMembership>,
     /// Whether the token carries `role: "service"` (a platform backend, not a person).
     pub service: bool,
@@ -53,13 +54,9 @@ impl Identity {
         self.role_in(org_id).is_some()
     }
 
-    /// The caller's role in `org_id`; admin wins if the claim lists the org twice.
+    /// The caller's role in `org_id` (the verifier refuses a token listing an org twice).
     pub fn role_in(&self, org_id: &str) -> Option<OrgRole> {
-        let mut roles = self.orgs.iter().filter(|m| m.id == org_id).map(|m| m.role);
-        roles
-            .clone()
-            .find(|r| *r == OrgRole::Admin)
-            .or_else(|| roles.next())
+        self.orgs.iter().find(|m| m.id == org_id).map(|m| m.role)
     }
 
     /// Ids of the organizations the caller administers.
@@ -82,7 +79,6 @@ mod tests {
             orgs: vec![
                 OrgMembership::new("o1", OrgRole::Admin),
                 OrgMembership::new("o2", OrgRole::Member),
-                OrgMembership::new("o3", OrgRole::Member),
                 OrgMembership::new("o3", OrgRole::Admin),
             ],
             service: false,

@@ -9,15 +9,16 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
+use super::claims::{Lifetime, TokenClaims, SERVICE_ROLE};
 use super::error::AuthError;
 use super::identity::{Identity, OrgMembership};
 
-/// Clock skew tolerated on `exp` and `nbf`, in seconds, unless configured otherwise.
+/// Clock skew tolerated on `exp`, `nbf` and `iat`, in seconds, unless configured otherwise.
 pub const DEFAULT_LEEWAY_SECS: u64 = 30;
+/// Longest token lifetime (`exp - iat`) accepted unless configured otherwise: a day.
+pub const DEFAULT_MAX_TTL_SECS: u64 = 86_400;
 /// Shortest accepted HS256 secret in bytes (the HMAC-SHA256 output size).
 pub const MIN_HS256_SECRET_LEN: usize = 32;
-/// Value of the `role` claim that marks a platform service caller.
-const SERVICE_ROLE: &str = "service";
 
 /// The one signature algorithm the service accepts; tokens naming any other are refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -91,8 +92,10 @@ pub struct JwtConfig {
     pub issuer: String,
     /// Required member of `aud`.
     pub audience: String,
-    /// Clock skew tolerated on `exp` and `nbf`.
+    /// Clock skew tolerated on `exp`, `nbf` and `iat`.
     pub leeway_secs: u64,
+    /// Longest accepted `exp - iat` (tokens without `iat` are refused); 0: no maximum.
+    pub max_ttl_secs: u64,
 }
 
 impl JwtConfig {
@@ -109,6 +112,7 @@ impl JwtConfig {
             issuer: issuer.into(),
             audience: audience.into(),
             leeway_secs: DEFAULT_LEEWAY_SECS,
+            max_ttl_secs: DEFAULT_MAX_TTL_SECS,
         }
     }
 
@@ -126,7 +130,14 @@ impl JwtConfig {
             issuer: issuer.into(),
             audience: audience.into(),
             leeway_secs: DEFAULT_LEEWAY_SECS,
+            max_ttl_secs: DEFAULT_MAX_TTL_SECS,
         }
+    }
+
+    /// Sets the longest accepted token lifetime (0: no maximum).
+    pub fn with_max_ttl_secs(mut self, max_ttl_secs: u64) -> Self {
+        self.max_ttl_secs = max_ttl_secs;
+        self
     }
 
     /// Adds the PEM private key used by [`JwtSigner`] for RS256 or EdDSA.
@@ -158,17 +169,6 @@ impl JwtConfig {
     }
 }
 
-/// Claims read from a verified token; `iss`, `aud`, `exp`, `nbf` are checked by the library.
-#[derive(Deserialize)]
-struct TokenClaims {
-    #[serde(default)]
-    sub: String,
-    #[serde(default)]
-    orgs: Option<Vec<OrgMembership>>,
-    #[serde(default)]
-    role: Option<String>,
-}
-
 /// Claims written into a development token.
 #[derive(Serialize)]
 struct MintClaims<'a> {
@@ -188,6 +188,15 @@ struct MintClaims<'a> {
 #[derive(Deserialize)]
 struct RawHeader {
     alg: String,
+    /// Extensions the issuer says we must understand (RFC 7515 §4.1.11); we
+    /// understand none, so any `crit`, even `null` or empty, refuses the token.
+    #[serde(default, deserialize_with = "present")]
+    crit: bool,
+}
+
+/// Whether the field is present at all, whatever its value.
+fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
+    serde::de::IgnoredAny::deserialize(deserializer).map(|_| true)
 }
 
 /// Verifies bearer tokens and turns them into an [`Identity`].
@@ -196,6 +205,7 @@ pub struct JwtVerifier {
     algorithm: JwtAlgorithm,
     key: DecodingKey,
     validation: Validation,
+    max_ttl_secs: u64,
 }
 
 impl fmt::Debug for JwtVerifier {
@@ -205,13 +215,15 @@ impl fmt::Debug for JwtVerifier {
             .field("issuer", &self.validation.iss)
             .field("audience", &self.validation.aud)
             .field("leeway_secs", &self.validation.leeway)
+            .field("max_ttl_secs", &self.max_ttl_secs)
             .finish_non_exhaustive()
     }
 }
 
 impl JwtVerifier {
     /// Builds a verifier that accepts exactly `config.algorithm` with `config.key`,
-    /// and requires `sub`, `iss`, `aud` and `exp` (and checks `nbf` when present).
+    /// and requires `sub`, `iss`, `aud` and `exp` (and checks `nbf` when present),
+    /// plus `iat` when a maximum lifetime is set.
     pub fn new(config: &JwtConfig) -> Result<Self, AuthError> {
         config.check()?;
         let key = match (config.algorithm, &config.key) {
@@ -244,6 +256,7 @@ impl JwtVerifier {
             algorithm: config.algorithm,
             key,
             validation,
+            max_ttl_secs: config.max_ttl_secs,
         })
     }
 
@@ -260,14 +273,10 @@ impl JwtVerifier {
         }
         check_header_algorithm(token, self.algorithm)?;
         let data = jsonwebtoken::decode::<TokenClaims>(token, &self.key, &self.validation)?;
-        let claims = data.claims;
-        if claims.sub.trim().is_empty() {
-            return Err(AuthError::MissingClaim("sub".to_owned()));
-        }
-        Ok(Identity {
-            user_id: claims.sub,
-            orgs: claims.orgs.unwrap_or_default(),
-            service: claims.role.as_deref() == Some(SERVICE_ROLE),
+        data.claims.into_identity(Lifetime {
+            now: jsonwebtoken::get_current_timestamp(),
+            leeway_secs: self.validation.leeway,
+            max_ttl_secs: self.max_ttl_secs,
         })
     }
 
@@ -279,7 +288,7 @@ impl JwtVerifier {
 }
 
 /// Refuses any token whose header `alg` is not exactly the pinned one, `none` included,
-/// before a key is ever used with it.
+/// before a key is ever used with it, and any token with a `crit` header.
 fn check_header_algorithm(token: &str, expected: JwtAlgorithm) -> Result<(), AuthError> {
     let mut parts = token.split('.');
     let (Some(header), Some(_), Some(_), None) =
@@ -291,11 +300,13 @@ fn check_header_algorithm(token: &str, expected: JwtAlgorithm) -> Result<(), Aut
         .decode(header)
         .map_err(|_| AuthError::Malformed)?;
     let header: RawHeader = serde_json::from_slice(&bytes).map_err(|_| AuthError::Malformed)?;
-    if header.alg == expected.as_str() {
-        Ok(())
-    } else {
-        Err(AuthError::WrongAlgorithm)
+    if header.alg != expected.as_str() {
+        return Err(AuthError::WrongAlgorithm);
     }
+    if header.crit {
+        return Err(AuthError::CriticalHeader);
+    }
+    Ok(())
 }
 
 /// Extracts the token from `Bearer <token>` (scheme case-insensitive).
@@ -327,6 +338,7 @@ pub struct JwtSigner {
     key: EncodingKey,
     issuer: String,
     audience: String,
+    max_ttl_secs: u64,
 }
 
 impl fmt::Debug for JwtSigner {
@@ -365,11 +377,14 @@ impl JwtSigner {
             key,
             issuer: config.issuer.clone(),
             audience: config.audience.clone(),
+            max_ttl_secs: config.max_ttl_secs,
         })
     }
 
     /// Mints a token for `user_id` valid from now for `ttl`, with `iss`, `aud`, `iat`,
     /// `nbf`, `exp`, the `orgs` claim and `role: "service"` when `service` is set.
+    /// A `ttl` above the configured maximum lifetime is refused: the verifier
+    /// would refuse the token.
     pub fn mint(
         &self,
         user_id: &str,
@@ -379,6 +394,11 @@ impl JwtSigner {
     ) -> Result<String, AuthError> {
         if user_id.trim().is_empty() {
             return Err(AuthError::Config("token subject must not be empty"));
+        }
+        if self.max_ttl_secs != 0 && ttl.as_secs() > self.max_ttl_secs {
+            return Err(AuthError::TtlAboveMaximum {
+                max_secs: self.max_ttl_secs,
+            });
         }
         let now = jsonwebtoken::get_current_timestamp();
         let claims = MintClaims {

@@ -98,10 +98,10 @@ fn org_roles_are_parsed_and_defaults_apply() {
         .expect("verify")
         .orgs
         .is_empty());
-    assert!(
-        !verify_hs(&with(claims(), "role", json!("admin")))
-            .expect("verify")
-            .service
+    assert_eq!(
+        verify_hs(&with(claims(), "role", json!("admin"))).err(),
+        Some(AuthError::InvalidClaim("role")),
+        "a role we do not know is refused, not ignored"
     );
     assert_eq!(
         verify_hs(&with(
@@ -328,4 +328,121 @@ fn debug_and_errors_are_secret_free() {
         .expect_err("expired");
     assert!(!err.to_string().contains(&token));
     assert!(err.is_unauthenticated());
+}
+
+#[test]
+fn identity_claims_must_fit_their_columns() {
+    let long_sub = "u".repeat(crate::limits::USER_ID_MAX);
+    let id = verify_hs(&with(claims(), "sub", json!(long_sub))).expect("128 characters fit");
+    assert_eq!(id.user_id.chars().count(), 128);
+    let long_org = "o".repeat(crate::limits::ORG_ID_MAX);
+    let org = |id: &str| json!([{"id": id, "role": "admin"}]);
+    assert!(verify_hs(&with(claims(), "orgs", org(&long_org))).is_ok());
+
+    let sub = |v: &str| with(claims(), "sub", json!(v));
+    let orgs = |v: Value| with(claims(), "orgs", v);
+    let too_many: Vec<Value> = (0..=crate::limits::ORGS_MAX)
+        .map(|i| json!({"id": format!("o{i}"), "role": "member"}))
+        .collect();
+    let cases = [
+        (sub(&"u".repeat(129)), AuthError::InvalidClaim("sub")),
+        (sub("user\0one"), AuthError::InvalidClaim("sub")),
+        (sub("user\none"), AuthError::InvalidClaim("sub")),
+        (sub("user\u{7f}"), AuthError::InvalidClaim("sub")),
+        (sub("   "), AuthError::MissingClaim("sub".into())),
+        (orgs(org("")), AuthError::InvalidClaim("orgs")),
+        (orgs(org(&"o".repeat(129))), AuthError::InvalidClaim("orgs")),
+        (orgs(org("acme\0")), AuthError::InvalidClaim("orgs")),
+        (orgs(org("acme\t")), AuthError::InvalidClaim("orgs")),
+        (
+            orgs(json!([{"id": "o1", "role": "member"}, {"id": "o1", "role": "admin"}])),
+            AuthError::InvalidClaim("orgs"),
+        ),
+        (
+            orgs(Value::Array(too_many)),
+            AuthError::InvalidClaim("orgs"),
+        ),
+        (
+            with(claims(), "role", json!("Service")),
+            AuthError::InvalidClaim("role"),
+        ),
+    ];
+    for (token, expected) in cases {
+        assert_eq!(verify_hs(&token).err(), Some(expected), "{token}");
+    }
+}
+
+#[test]
+fn lifetime_and_issued_at_are_bounded() {
+    let day = DEFAULT_MAX_TTL_SECS;
+    let at = |iat: u64, exp: u64| with(with(claims(), "iat", json!(iat)), "exp", json!(exp));
+    let t = now();
+    assert!(verify_hs(&at(t, t + day)).is_ok(), "exactly the maximum");
+    assert_eq!(
+        verify_hs(&at(t, t + day + 1)).err(),
+        Some(AuthError::LifetimeTooLong)
+    );
+    assert_eq!(
+        verify_hs(&without(claims(), "iat")).err(),
+        Some(AuthError::MissingClaim("iat".into()))
+    );
+    assert_eq!(
+        verify_hs(&at(t + 3600, t + 4000)).err(),
+        Some(AuthError::IssuedInFuture)
+    );
+    assert!(verify_hs(&at(t + 5, t + 600)).is_ok(), "within the leeway");
+    assert_eq!(
+        verify_hs(&with(claims(), "iat", json!("yesterday"))).err(),
+        Some(AuthError::Malformed)
+    );
+
+    // 0: no maximum, so a long lifetime and a missing iat are fine; the future still is not
+    let unbounded = JwtVerifier::new(&hs_config().with_max_ttl_secs(0)).expect("verifier");
+    assert!(unbounded.verify(&hs_token(&at(t, t + 10 * day))).is_ok());
+    assert!(unbounded
+        .verify(&hs_token(&without(claims(), "iat")))
+        .is_ok());
+    assert_eq!(
+        unbounded.verify(&hs_token(&at(t + 3600, t + 4000))).err(),
+        Some(AuthError::IssuedInFuture)
+    );
+}
+
+#[test]
+fn minting_respects_the_maximum_lifetime() {
+    let config = hs_config().with_max_ttl_secs(3600);
+    let signer = JwtSigner::new(&config).expect("signer");
+    let verifier = JwtVerifier::new(&config).expect("verifier");
+    let token = signer
+        .mint("u", &[], false, HOUR)
+        .expect("within the maximum");
+    assert!(verifier.verify(&token).is_ok());
+    let err = signer
+        .mint("u", &[], false, HOUR + Duration::from_secs(1))
+        .expect_err("above the maximum");
+    assert_eq!(err, AuthError::TtlAboveMaximum { max_secs: 3600 });
+    assert!(!err.is_unauthenticated());
+}
+
+#[test]
+fn crit_header_is_refused() {
+    let body = URL_SAFE_NO_PAD.encode(claims().to_string());
+    for crit in [r#"["exp"]"#, r#"["b64"]"#, "[]", "null"] {
+        let header =
+            URL_SAFE_NO_PAD.encode(format!(r#"{{"alg":"HS256","typ":"JWT","crit":{crit}}}"#));
+        let signing_input = format!("{header}.{body}");
+        let signature = jsonwebtoken::crypto::sign(
+            signing_input.as_bytes(),
+            &EncodingKey::from_secret(SECRET.as_bytes()),
+            Algorithm::HS256,
+        )
+        .expect("sign");
+        let token = format!("{signing_input}.{signature}");
+        let verifier = JwtVerifier::new(&hs_config()).expect("verifier");
+        assert_eq!(
+            verifier.verify(&token).err(),
+            Some(AuthError::CriticalHeader),
+            "crit {crit}"
+        );
+    }
 }

@@ -3,13 +3,15 @@
 
 use std::time::Duration;
 
-use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use chrono::{DateTime, Utc};
 use sea_orm::ConnectionTrait;
 
 use crate::{
     auth::Identity,
-    domain::types::{ActivityStatus, IntegrationKind, Provider},
+    domain::{
+        page_token,
+        types::{ActivityStatus, IntegrationKind, Provider},
+    },
     error::{AppError, Result},
     store::activity::{self as store, ListFilter, NewActivity, Visibility},
 };
@@ -179,17 +181,21 @@ pub async fn list(
     })
 }
 
+/// Prefix of activity page tokens (the key is the last row's uuid).
+const TOKEN_PREFIX: &str = "a1";
+
 fn encode_page_token(last_id: &str) -> String {
-    URL_SAFE_NO_PAD.encode(format!("a1:{last_id}"))
+    page_token::encode(TOKEN_PREFIX, last_id)
 }
 
 fn decode_page_token(token: &str) -> Result<String> {
-    let bad = || AppError::invalid("page_token", "not a token from a previous page");
-    let raw = URL_SAFE_NO_PAD.decode(token).map_err(|_| bad())?;
-    let text = String::from_utf8(raw).map_err(|_| bad())?;
-    let id = text.strip_prefix("a1:").ok_or_else(bad)?;
-    uuid::Uuid::parse_str(id).map_err(|_| bad())?;
-    Ok(id.to_owned())
+    page_token::decode(
+        TOKEN_PREFIX,
+        token,
+        |key| uuid::Uuid::parse_str(key).ok(),
+        |id| id.hyphenated().to_string(),
+    )
+    .map(|id| id.hyphenated().to_string())
 }
 
 #[cfg(test)]
@@ -201,6 +207,7 @@ mod tests {
         let id = uuid::Uuid::now_v7().to_string();
         assert_eq!(decode_page_token(&encode_page_token(&id)).unwrap(), id);
         assert!(decode_page_token("not-base64!").is_err());
-        assert!(decode_page_token(&URL_SAFE_NO_PAD.encode("a1:'; drop table")).is_err());
+        assert!(decode_page_token(&page_token::encode("a1", "'; drop table")).is_err());
+        assert!(decode_page_token(&encode_page_token(&id.to_uppercase())).is_err());
     }
 }

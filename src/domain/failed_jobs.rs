@@ -1,12 +1,14 @@
 //! Dead jobs for operators: who may see and retry them.
 
-use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use chrono::Utc;
 use sea_orm::ConnectionTrait;
 
 use crate::{
     auth::Identity,
-    domain::activity::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE},
+    domain::{
+        activity::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE},
+        page_token,
+    },
     error::{AppError, Result},
     store::jobs::{self as store, DeadScope, JobRow, Retried},
 };
@@ -88,15 +90,18 @@ pub async fn retry(db: &impl ConnectionTrait, caller: &Identity, job_id: i64) ->
     }
 }
 
+/// Prefix of dead-job page tokens (the key is the last job's id).
+const TOKEN_PREFIX: &str = "j1";
+
 fn encode_token(id: i64) -> String {
-    URL_SAFE_NO_PAD.encode(format!("j1:{id}"))
+    page_token::encode(TOKEN_PREFIX, &id.to_string())
 }
 
 fn decode_token(token: &str) -> Result<i64> {
-    let bad = || AppError::invalid("page_token", "not a token from a previous page");
-    let raw = URL_SAFE_NO_PAD.decode(token).map_err(|_| bad())?;
-    let text = String::from_utf8(raw).map_err(|_| bad())?;
-    text.strip_prefix("j1:")
-        .and_then(|id| id.parse().ok())
-        .ok_or_else(bad)
+    page_token::decode(
+        TOKEN_PREFIX,
+        token,
+        |key| key.parse().ok().filter(|id: &i64| *id > 0),
+        i64::to_string,
+    )
 }

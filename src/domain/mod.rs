@@ -4,5 +4,6 @@
 pub mod activity;
 pub mod failed_jobs;
 pub mod linkedin;
+pub mod page_token;
 pub mod status;
 pub mod types;

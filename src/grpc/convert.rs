@@ -6,8 +6,28 @@ use tonic::Status;
 
 use crate::{
     domain::types::{ActivityStatus, ConnectionState, IntegrationKind, Provider},
+    limits::{self, TextProblem},
     proto,
 };
+
+/// A request string field: empty (proto3's unset) is `None`; otherwise at most
+/// `max` characters and no control characters (NUL included), or
+/// `INVALID_ARGUMENT` naming `field`. Every request string goes through here;
+/// invalid UTF-8 never reaches it (the codec refuses it while decoding).
+pub fn text<'a>(
+    field: &'static str,
+    value: &'a str,
+    max: usize,
+) -> Result<Option<&'a str>, Status> {
+    match limits::check(value, max) {
+        Ok(()) => Ok(Some(value)),
+        Err(TextProblem::Empty) => Ok(None),
+        Err(problem) => Err(Status::invalid_argument(format!(
+            "invalid {field}: {}",
+            problem.describe()
+        ))),
+    }
+}
 
 /// A domain time as a protobuf timestamp.
 pub fn timestamp(time: DateTime<Utc>) -> Timestamp {
@@ -130,5 +150,26 @@ pub fn state_to(s: ConnectionState) -> proto::ConnectionState {
         ConnectionState::Error => S::Error,
         ConnectionState::Disabled => S::Disabled,
         ConnectionState::Expiring => S::Expiring,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_names_the_field_and_never_echoes_the_value() {
+        assert_eq!(text("kind", "", 8).unwrap(), None);
+        assert_eq!(text("kind", "a.b", 8).unwrap(), Some("a.b"));
+        for bad in ["secret\0value", "secret\u{1b}", "secretvalue"] {
+            let status = text("kind", bad, 8).expect_err(bad);
+            assert_eq!(status.code(), tonic::Code::InvalidArgument);
+            assert!(
+                status.message().starts_with("invalid kind: "),
+                "{}",
+                status.message()
+            );
+            assert!(!status.message().contains("secret"), "{}", status.message());
+        }
     }
 }

@@ -6,12 +6,13 @@ use tonic::{Request, Response, Status};
 
 use super::{
     auth::caller,
-    convert::{self, enum_filter},
+    convert::{self, enum_filter, text},
     linkedin,
 };
 use crate::{
     context::AppContext,
     domain::{activity, failed_jobs, status},
+    limits,
     proto::{self, integration_service_server::IntegrationService},
 };
 
@@ -44,8 +45,10 @@ impl IntegrationService for IntegrationApi {
             start: convert::time(req.start_time, "start_time")?,
             end: convert::time(req.end_time, "end_time")?,
             page_size,
-            page_token: Some(req.page_token).filter(|t| !t.is_empty()),
-            organization_id: Some(req.organization_id).filter(|o| !o.is_empty()),
+            page_token: text("page_token", &req.page_token, limits::PAGE_TOKEN_MAX)?
+                .map(str::to_owned),
+            organization_id: text("organization_id", &req.organization_id, limits::ORG_ID_MAX)?
+                .map(str::to_owned),
         };
         let page = activity::list(&self.ctx.db, &identity, query).await?;
         Ok(Response::new(proto::ListActivityResponse {
@@ -84,9 +87,9 @@ impl IntegrationService for IntegrationApi {
         let page = failed_jobs::list(
             &self.ctx.db,
             &identity,
-            Some(req.kind.as_str()).filter(|k| !k.is_empty()),
+            text("kind", &req.kind, limits::JOB_KIND_MAX)?,
             page_size,
-            Some(req.page_token.as_str()).filter(|t| !t.is_empty()),
+            text("page_token", &req.page_token, limits::PAGE_TOKEN_MAX)?,
         )
         .await?;
         Ok(Response::new(proto::ListFailedJobsResponse {

@@ -4,6 +4,7 @@
 mod ats;
 pub mod auth;
 mod calendar;
+pub mod codec;
 pub mod convert;
 pub mod fallback;
 mod integration;
@@ -28,8 +29,9 @@ use crate::{
 
 pub use self::{ats::AtsApi, calendar::CalendarApi, integration::IntegrationApi};
 
-/// Largest message accepted or sent.
-const MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
+/// Largest message accepted or sent by each of our services; a larger request
+/// is refused by tonic with `OUT_OF_RANGE` before it is decoded.
+pub const MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
 
 /// The gRPC routes (not yet layered with grpc-web or CORS).
 pub async fn router(ctx: Arc<AppContext>) -> anyhow::Result<Router> {
@@ -56,8 +58,12 @@ pub async fn router(ctx: Arc<AppContext>) -> anyhow::Result<Router> {
     let integration = IntegrationServiceServer::new(IntegrationApi::new(ctx.clone()))
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
         .max_encoding_message_size(MAX_MESSAGE_BYTES);
-    let calendar = CalendarServiceServer::new(CalendarApi::new(ctx.clone()));
-    let ats = AtsServiceServer::new(AtsApi::new(ctx.clone()));
+    let calendar = CalendarServiceServer::new(CalendarApi::new(ctx.clone()))
+        .max_decoding_message_size(MAX_MESSAGE_BYTES)
+        .max_encoding_message_size(MAX_MESSAGE_BYTES);
+    let ats = AtsServiceServer::new(AtsApi::new(ctx.clone()))
+        .max_decoding_message_size(MAX_MESSAGE_BYTES)
+        .max_encoding_message_size(MAX_MESSAGE_BYTES);
 
     let router = Router::new();
     let router = add(router, health_service);

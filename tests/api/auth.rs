@@ -49,6 +49,22 @@ fn rs256(claims: &serde_json::Value) -> String {
     encode(&Header::new(Algorithm::RS256), claims, &key).expect("sign")
 }
 
+/// HS256 with a hand-written header (jsonwebtoken's `Header` has no `crit`).
+fn hs256_with_header(header: &str, claims: &serde_json::Value) -> String {
+    let input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header),
+        URL_SAFE_NO_PAD.encode(claims.to_string())
+    );
+    let signature = jsonwebtoken::crypto::sign(
+        input.as_bytes(),
+        &EncodingKey::from_secret(JWT_SECRET.as_bytes()),
+        Algorithm::HS256,
+    )
+    .expect("sign");
+    format!("{input}.{signature}")
+}
+
 fn unsigned(claims: &serde_json::Value) -> String {
     let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#);
     let body = URL_SAFE_NO_PAD.encode(claims.to_string());
@@ -85,6 +101,20 @@ async fn hs256_server_accepts_only_good_tokens(backend: Backend) {
     );
     assert_eq!(
         code_for(&app, Some(format!("bearer {good}"))).await,
+        tonic::Code::Ok
+    );
+    // a day exactly (the default maximum), and a header without crit, are fine
+    let a_day = hs256(
+        &claims(|c| c["exp"] = json!(c["iat"].as_i64().expect("iat") + 86_400)),
+        JWT_SECRET.as_bytes(),
+    );
+    assert_eq!(
+        code_for(&app, Some(format!("Bearer {a_day}"))).await,
+        tonic::Code::Ok
+    );
+    let plain = hs256_with_header(r#"{"alg":"HS256","typ":"JWT"}"#, &claims(|_| {}));
+    assert_eq!(
+        code_for(&app, Some(format!("Bearer {plain}"))).await,
         tonic::Code::Ok
     );
 
@@ -160,6 +190,61 @@ async fn hs256_server_accepts_only_good_tokens(backend: Backend) {
             "rs256 at an hs256 server",
             Some(format!("Bearer {}", rs256(&claims(|_| {})))),
         ),
+        (
+            "lifetime over the maximum",
+            Some(format!(
+                "Bearer {}",
+                hs256(
+                    &claims(|c| {
+                        c["iat"] = json!(now() - 60);
+                        c["exp"] = json!(now() - 60 + 86_401);
+                    }),
+                    JWT_SECRET.as_bytes()
+                )
+            )),
+        ),
+        (
+            "no iat while a maximum lifetime is set",
+            Some(format!(
+                "Bearer {}",
+                hs256(
+                    &claims(|c| {
+                        c.as_object_mut().expect("object").remove("iat");
+                    }),
+                    JWT_SECRET.as_bytes()
+                )
+            )),
+        ),
+        (
+            "iat in the future beyond the leeway",
+            Some(format!(
+                "Bearer {}",
+                hs256(
+                    &claims(|c| c["iat"] = json!(now() + 120)),
+                    JWT_SECRET.as_bytes()
+                )
+            )),
+        ),
+        (
+            "crit header",
+            Some(format!(
+                "Bearer {}",
+                hs256_with_header(
+                    r#"{"alg":"HS256","typ":"JWT","crit":["exp"]}"#,
+                    &claims(|_| {})
+                )
+            )),
+        ),
+        (
+            "unknown role",
+            Some(format!(
+                "Bearer {}",
+                hs256(
+                    &claims(|c| c["role"] = json!("superuser")),
+                    JWT_SECRET.as_bytes()
+                )
+            )),
+        ),
     ];
     for (case, header) in refused {
         assert_eq!(
@@ -205,7 +290,66 @@ async fn rs256_server_refuses_hs256_signed_with_its_public_key(backend: Backend)
     app.stop().await;
 }
 
+/// Runs `nextke-integrations token` with the test servers' JWT settings.
+fn token_command(ttl: u64, max_ttl: Option<u64>) -> std::process::Output {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_nextke-integrations"));
+    command
+        .args(["token", "--user", "dev-user", "--org", "acme:admin"])
+        .args(["--ttl", &ttl.to_string()])
+        .env("APP_ENV", "development")
+        .env("JWT_SECRET", JWT_SECRET)
+        .env("JWT_ISSUER", ISSUER)
+        .env("JWT_AUDIENCE", AUDIENCE)
+        .env_remove("JWT_PUBLIC_KEY_FILE")
+        .env_remove("JWT_ALGORITHM")
+        .env_remove("JWT_MAX_TTL_SECS")
+        .env("RUST_LOG", "off");
+    if let Some(max) = max_ttl {
+        command.env("JWT_MAX_TTL_SECS", max.to_string());
+    }
+    command.output().expect("run the token command")
+}
+
+async fn development_tokens_within_the_maximum_work(backend: Backend) {
+    let app = spawn_app(backend).await;
+    for ttl in [3600, 86_400] {
+        let out = token_command(ttl, None);
+        assert!(out.status.success(), "ttl {ttl}: {out:?}");
+        let minted = String::from_utf8(out.stdout).expect("utf-8");
+        assert_eq!(
+            code_for(&app, Some(format!("Bearer {}", minted.trim()))).await,
+            tonic::Code::Ok,
+            "ttl {ttl}"
+        );
+    }
+    // above the maximum the command refuses, saying why, and prints no token
+    let out = token_command(86_401, None);
+    assert!(!out.status.success());
+    assert!(out.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("JWT_MAX_TTL_SECS"), "{stderr}");
+    // with the maximum off (0) a long token mints, and a server with it off accepts it
+    let out = token_command(10 * 86_400, Some(0));
+    assert!(out.status.success(), "{out:?}");
+    let long = String::from_utf8(out.stdout).expect("utf-8");
+    assert_eq!(
+        code_for(&app, Some(format!("Bearer {}", long.trim()))).await,
+        tonic::Code::Unauthenticated,
+        "the default server keeps its maximum"
+    );
+    app.stop().await;
+    let mut config = test_config(&fresh_database(backend).await);
+    config.jwt_max_ttl_secs = 0;
+    let unbounded = spawn_app_with(backend, config).await;
+    assert_eq!(
+        code_for(&unbounded, Some(format!("Bearer {}", long.trim()))).await,
+        tonic::Code::Ok
+    );
+    unbounded.stop().await;
+}
+
 db_tests!(
     hs256_server_accepts_only_good_tokens,
     rs256_server_refuses_hs256_signed_with_its_public_key,
+    development_tokens_within_the_maximum_work,
 );
