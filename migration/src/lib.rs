@@ -8,6 +8,7 @@ mod m20261124_000003_credentials_by_owner;
 mod m20261124_000004_linkedin_profiles;
 mod m20261202_000005_flow_limits;
 mod m20261202_000006_jobs_notify;
+mod m20261202_000007_flow_browser;
 
 /// Every migration, in order.
 pub struct Migrator;
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000004_linkedin_profiles::Migration),
             Box::new(m20261202_000005_flow_limits::Migration),
             Box::new(m20261202_000006_jobs_notify::Migration),
+            Box::new(m20261202_000007_flow_browser::Migration),
         ]
     }
 }

@@ -2,6 +2,7 @@
 //! stored, what happens next.
 
 pub mod activity;
+pub mod connections;
 pub mod failed_jobs;
 pub mod linkedin;
 pub mod page_token;

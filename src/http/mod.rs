@@ -2,7 +2,7 @@
 //! later issues, OAuth callbacks and ATS webhooks).
 
 mod health;
-mod linkedin;
+mod oauth_pages;
 pub mod observe;
 
 use std::sync::Arc;
@@ -19,7 +19,11 @@ pub fn router(ctx: Arc<AppContext>) -> Router {
         .route("/metrics", get(health::metrics))
         .route(
             crate::oauth::LINKEDIN_CALLBACK_PATH,
-            get(linkedin::callback),
+            get(oauth_pages::linkedin_callback),
+        )
+        .route(
+            crate::domain::connections::Integration::LinkedIn.start_path(),
+            get(oauth_pages::linkedin_start),
         )
         .with_state(ctx)
 }

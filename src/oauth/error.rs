@@ -14,6 +14,9 @@ pub enum OAuthError {
     /// The state belongs to another user or provider.
     #[error("oauth state belongs to another flow")]
     ForeignState,
+    /// The flow came back in a browser other than the one that opened it.
+    #[error("oauth flow opened in another browser")]
+    ForeignBrowser,
     /// The user refused consent at the provider.
     #[error("consent denied at the provider")]
     ConsentDenied,
@@ -61,6 +64,7 @@ impl OAuthError {
             OAuthError::UnknownState | OAuthError::ExpiredState | OAuthError::ForeignState => {
                 "invalid_state"
             }
+            OAuthError::ForeignBrowser => "wrong_browser",
             OAuthError::ConsentDenied => "access_denied",
             OAuthError::InvalidGrant | OAuthError::NoRefreshToken => "reauth_required",
             OAuthError::UnknownConnection => "not_connected",
@@ -77,9 +81,10 @@ impl OAuthError {
 impl From<OAuthError> for AppError {
     fn from(err: OAuthError) -> Self {
         match err {
-            OAuthError::UnknownState | OAuthError::ExpiredState | OAuthError::ForeignState => {
-                AppError::invalid("state", err.to_string())
-            }
+            OAuthError::UnknownState
+            | OAuthError::ExpiredState
+            | OAuthError::ForeignState
+            | OAuthError::ForeignBrowser => AppError::invalid("state", err.to_string()),
             OAuthError::ConsentDenied
             | OAuthError::InvalidGrant
             | OAuthError::NoRefreshToken

@@ -6,7 +6,7 @@
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use chrono::{DateTime, Duration, Utc};
-use oauth2::{CsrfToken, PkceCodeChallenge, Scope};
+use oauth2::{CsrfToken, PkceCodeChallenge, PkceCodeVerifier, Scope};
 use rand::RngCore;
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
@@ -59,10 +59,14 @@ pub struct FlowRequest<'a> {
     pub return_to: &'a str,
 }
 
-/// A started flow: send the user's browser to `authorization_url`.
+/// A started flow: send the user's browser to `authorization_url`, or (to
+/// bind the flow to that browser) to a start page that calls
+/// [`OAuthCore::open_in_browser`] with `state`.
 #[derive(Clone, Debug)]
 pub struct StartedFlow {
     pub authorization_url: String,
+    /// The flow's state, the handle of its start page.
+    pub state: SecretString,
     pub expires_at: DateTime<Utc>,
 }
 
@@ -83,6 +87,37 @@ fn state_hash(state: &str) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// SHA-256 (hex) of a browser cookie: what a flow's row keeps of it.
+pub fn browser_hash(cookie: &str) -> String {
+    state_hash(cookie)
+}
+
+/// A fresh browser cookie value: 256 random bits.
+pub fn new_browser_secret() -> String {
+    random_state()
+}
+
+/// The provider's authorization URL of a flow: the same for the RPC and for
+/// the start page, which rebuilds it from the stored verifier.
+fn authorization_url<'s>(
+    endpoints: &OAuthEndpoints,
+    state: &str,
+    verifier: &PkceCodeVerifier,
+    scopes: impl Iterator<Item = &'s str>,
+) -> Result<String, OAuthError> {
+    let client = build_client(endpoints)?;
+    let mut auth = client
+        .authorize_url(|| CsrfToken::new(state.to_owned()))
+        .add_scopes(scopes.map(|s| Scope::new(s.to_owned())));
+    if endpoints.use_pkce {
+        auth = auth.set_pkce_challenge(PkceCodeChallenge::from_code_verifier_sha256(verifier));
+    }
+    for (name, value) in &endpoints.extra_authorize_params {
+        auth = auth.add_extra_param(*name, *value);
+    }
+    Ok(auth.url().0.to_string())
+}
+
 fn random_state() -> String {
     let mut bytes = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
@@ -96,20 +131,10 @@ impl OAuthCore {
         if endpoints.client_id.is_empty() {
             return Err(OAuthError::NotConfigured(endpoints.provider.as_str()));
         }
-        let client = build_client(endpoints)?;
         let state = random_state();
         let hash = state_hash(&state);
-        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-        let mut auth = client
-            .authorize_url(|| CsrfToken::new(state.clone()))
-            .add_scopes(request.scopes.iter().map(|s| Scope::new((*s).to_owned())));
-        if endpoints.use_pkce {
-            auth = auth.set_pkce_challenge(challenge);
-        }
-        for (name, value) in &endpoints.extra_authorize_params {
-            auth = auth.add_extra_param(*name, *value);
-        }
-        let (url, _) = auth.url();
+        let (_, verifier) = PkceCodeChallenge::new_random_sha256();
+        let url = authorization_url(endpoints, &state, &verifier, request.scopes.iter().copied())?;
 
         let sealed_verifier = self.keyring.seal(
             verifier.secret().as_bytes(),
@@ -132,6 +157,7 @@ impl OAuthCore {
             return_to: request.return_to.to_owned(),
             expires_at,
             created_at: now,
+            browser_hash: None,
         };
         let key = format!("oauth_start:{}", request.user_id);
         let txn = self.db.begin().await?;
@@ -154,7 +180,8 @@ impl OAuthCore {
             .await?;
         txn.commit().await?;
         Ok(StartedFlow {
-            authorization_url: url.to_string(),
+            authorization_url: url,
+            state: SecretString::from(state),
             expires_at,
         })
     }
@@ -169,6 +196,79 @@ impl OAuthCore {
         providers: &[Provider],
         expected_user: Option<&str>,
     ) -> Result<PendingFlow, OAuthError> {
+        self.take_checked(state, providers, |row| {
+            if expected_user.is_some_and(|u| u != row.user_id) {
+                Err(OAuthError::ForeignState)
+            } else {
+                Ok(())
+            }
+        })
+        .await
+    }
+
+    /// [`OAuthCore::take_flow`] at the callback: the flow must also have been
+    /// opened in this browser ([`OAuthCore::open_in_browser`]), whose cookie is
+    /// `browser`. A flow that was not, or was opened in another browser, is
+    /// refused and left in place, so the browser that started it can finish.
+    pub async fn take_flow_in_browser(
+        &self,
+        state: &str,
+        providers: &[Provider],
+        browser: Option<&str>,
+    ) -> Result<PendingFlow, OAuthError> {
+        let presented = browser.map(browser_hash);
+        self.take_checked(state, providers, |row| {
+            match (&row.browser_hash, &presented) {
+                (Some(bound), Some(presented)) if bound == presented => Ok(()),
+                _ => Err(OAuthError::ForeignBrowser),
+            }
+        })
+        .await
+    }
+
+    /// Sends a browser on to the provider: binds the flow of `state` to this
+    /// browser (its cookie `browser`; the first browser to open it wins) and
+    /// answers the provider's authorization URL. `endpoints_of` gives the
+    /// registration of the flow's provider.
+    pub async fn open_in_browser(
+        &self,
+        state: &str,
+        providers: &[Provider],
+        browser: &str,
+        endpoints_of: impl Fn(Provider) -> Option<OAuthEndpoints>,
+    ) -> Result<String, OAuthError> {
+        if state.is_empty() || state.len() > 256 || browser.len() > 256 {
+            return Err(OAuthError::UnknownState);
+        }
+        let hash = state_hash(state);
+        let now = Utc::now();
+        let Some(row) =
+            oauth_states::bind_browser(&self.db, &hash, &browser_hash(browser), now).await?
+        else {
+            return Err(match oauth_states::find(&self.db, &hash).await? {
+                None => OAuthError::UnknownState,
+                Some(row) if row.expires_at <= now => OAuthError::ExpiredState,
+                Some(_) => OAuthError::ForeignBrowser,
+            });
+        };
+        let provider = Provider::parse(&row.provider)
+            .filter(|p| providers.contains(p))
+            .ok_or(OAuthError::ForeignState)?;
+        let endpoints = endpoints_of(provider).ok_or(OAuthError::ForeignState)?;
+        let verifier = self.keyring.open_string(
+            &row.pkce_verifier,
+            &Aad::new(TABLE, VERIFIER_COLUMN, &hash, &row.user_id),
+        )?;
+        let verifier = PkceCodeVerifier::new(verifier.expose_secret().to_owned());
+        authorization_url(&endpoints, state, &verifier, row.scopes.split_whitespace())
+    }
+
+    async fn take_checked(
+        &self,
+        state: &str,
+        providers: &[Provider],
+        check: impl FnOnce(&oauth_states::PendingFlow) -> Result<(), OAuthError>,
+    ) -> Result<PendingFlow, OAuthError> {
         if state.is_empty() || state.len() > 256 {
             return Err(OAuthError::UnknownState);
         }
@@ -177,9 +277,10 @@ impl OAuthCore {
             .await?
             .ok_or(OAuthError::UnknownState)?;
         let provider = Provider::parse(&row.provider).ok_or(OAuthError::ForeignState)?;
-        if !providers.contains(&provider) || expected_user.is_some_and(|u| u != row.user_id) {
+        if !providers.contains(&provider) {
             return Err(OAuthError::ForeignState);
         }
+        check(&row)?;
         let row = oauth_states::take(&self.db, &hash)
             .await?
             .ok_or(OAuthError::UnknownState)?;

@@ -27,7 +27,10 @@ pub use self::{
     callback::{CallbackParams, CallbackQueryError, MAX_CALLBACK_QUERY_BYTES},
     endpoints::{ClientAuth, OAuthEndpoints, CALENDAR_CALLBACK_PATH, LINKEDIN_CALLBACK_PATH},
     error::OAuthError,
-    flow::{FlowLimits, FlowRequest, PendingFlow, StartedFlow, STATE_TTL},
+    flow::{
+        browser_hash, new_browser_secret, FlowLimits, FlowRequest, PendingFlow, StartedFlow,
+        STATE_TTL,
+    },
     refresh::{RefreshWhen, REFRESH_MARGIN},
     tokens::{ConnectionOwner, TokenSet},
 };

@@ -37,6 +37,31 @@ pub async fn keep_newest(
         .rows_affected)
 }
 
+/// Binds an unexpired flow to the browser whose cookie hashes to
+/// `browser_hash`: the first browser to open the start page gets it, the same
+/// browser may open it again, any other gets `None`. One statement, so two
+/// browsers racing for one flow cannot both win.
+pub async fn bind_browser(
+    db: &impl ConnectionTrait,
+    state_hash: &str,
+    browser_hash: &str,
+    now: chrono::DateTime<Utc>,
+) -> Result<Option<PendingFlow>, sea_orm::DbErr> {
+    use sea_orm::sea_query::{Condition, Expr};
+    let mut rows = States::update_many()
+        .col_expr(states::Column::BrowserHash, Expr::value(browser_hash))
+        .filter(states::Column::StateHash.eq(state_hash))
+        .filter(states::Column::ExpiresAt.gt(now))
+        .filter(
+            Condition::any()
+                .add(states::Column::BrowserHash.is_null())
+                .add(states::Column::BrowserHash.eq(browser_hash)),
+        )
+        .exec_with_returning(db)
+        .await?;
+    Ok(rows.pop())
+}
+
 /// The flow with this state hash, left in place.
 pub async fn find(
     db: &impl ConnectionTrait,

@@ -5,15 +5,9 @@ use nextke_integrations::proto::StartLinkedInAuthRequest;
 
 use crate::{
     db_tests,
-    helpers::{authed, no_redirect_client, token, Backend},
-    linkedin::{browser, li},
+    helpers::{authed, no_redirect_client, sql, token, Backend},
+    linkedin::{browser, hop, li, query, stepping_browser},
 };
-
-fn query(url: &url::Url, key: &str) -> Option<String> {
-    url.query_pairs()
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v.into_owned())
-}
 
 /// One user may start 10 flows a minute (the default) and keeps the 5 newest
 /// pending; the 11th answers RESOURCE_EXHAUSTED with the time to wait, the
@@ -68,14 +62,8 @@ async fn starting_flows_is_rate_limited_and_capped(backend: Backend) {
 /// `error=invalid_request`, consuming nothing: the real callback still works.
 async fn malformed_callback_query_redirects_to_failure(backend: Backend) {
     let li = li(backend, |_| {}, |_| {}).await;
-    let started = li.start("ada").await;
-    let to_callback = no_redirect_client()
-        .get(&started.authorization_url)
-        .send()
-        .await
-        .expect("authorize");
-    let callback = url::Url::parse(to_callback.headers()["location"].to_str().expect("ascii"))
-        .expect("callback url");
+    let ada = stepping_browser();
+    let (_, callback) = li.to_callback("ada", &ada).await;
     let state = query(&callback, "state").expect("state");
     let code = query(&callback, "code").expect("code");
     let path = format!("{}{}", li.app.base_url, callback.path());
@@ -87,7 +75,7 @@ async fn malformed_callback_query_redirects_to_failure(backend: Backend) {
         format!("code=%FF%FE&state={state}"),
         format!("code={code}&state={state}&error=a&error=b"),
     ] {
-        let answer = no_redirect_client()
+        let answer = ada
             .get(format!("{path}?{bad}"))
             .send()
             .await
@@ -110,18 +98,95 @@ async fn malformed_callback_query_redirects_to_failure(backend: Backend) {
             "{bad}"
         );
     }
-    let landed = browser()
-        .get(callback.as_str())
-        .send()
-        .await
-        .expect("callback")
-        .url()
-        .clone();
+    let landed = hop(&ada, callback.as_str()).await;
     assert_eq!(query(&landed, "linkedin").as_deref(), Some("connected"));
     li.app.stop().await;
 }
 
+/// Account-linking CSRF (RFC 9700 §4.7.1): a flow is bound to the browser
+/// that opened its start page. Mallory opens hers, and sends the provider's
+/// URL to Ada; Ada consents in her own browser, and the callback refuses it
+/// without consuming the flow. Mallory's own browser still completes.
+async fn a_flow_completes_only_in_the_browser_that_started_it(backend: Backend) {
+    let li = li(backend, |_| {}, |_| {}).await;
+    let mallory = stepping_browser();
+    let (provider_url, _) = li.to_callback("mallory", &mallory).await;
+    let victim = stepping_browser();
+    let callback = hop(&victim, provider_url.as_str()).await;
+    let landed = hop(&victim, callback.as_str()).await;
+    assert_eq!(query(&landed, "error").as_deref(), Some("wrong_browser"));
+    // a browser whose cookie was changed is another browser
+    let forged = no_redirect_client()
+        .get(callback.as_str())
+        .header("cookie", "nextke_oauth_browser=not-the-one")
+        .send()
+        .await
+        .expect("callback");
+    let landed = crate::linkedin::location(&forged);
+    assert_eq!(query(&landed, "error").as_deref(), Some("wrong_browser"));
+    assert_eq!(li.count("oauth_credentials", "1 = 1").await, 0);
+    // the start link opened in a second browser is refused too
+    let started = li.start("mallory").await;
+    let first = stepping_browser();
+    hop(&first, &started.authorization_url).await;
+    let second = hop(&victim, &started.authorization_url).await;
+    assert_eq!(query(&second, "error").as_deref(), Some("wrong_browser"));
+    // mallory's own browser completes its flow, still pending
+    let landed = hop(&mallory, callback.as_str()).await;
+    assert_eq!(query(&landed, "linkedin").as_deref(), Some("connected"));
+    assert_eq!(li.count("oauth_credentials", "1 = 1").await, 1);
+    li.app.stop().await;
+}
+
+/// A start link opened from outside the frontend (a mail, another site), as
+/// the browser tells with `Sec-Fetch-Site`, goes to the failure page.
+async fn start_page_opened_from_elsewhere_is_refused(backend: Backend) {
+    let li = li(backend, |_| {}, |_| {}).await;
+    let started = li.start("ada").await;
+    for (site, referer) in [
+        ("none", None),
+        ("cross-site", None),
+        ("cross-site", Some("https://mail.example/inbox")),
+    ] {
+        let mut request = stepping_browser()
+            .get(&started.authorization_url)
+            .header("sec-fetch-site", site);
+        if let Some(referer) = referer {
+            request = request.header("referer", referer);
+        }
+        let landed = crate::linkedin::location(&request.send().await.expect("start page"));
+        assert_eq!(
+            query(&landed, "error").as_deref(),
+            Some("invalid_request"),
+            "{site}"
+        );
+    }
+    // from the frontend (an allowed origin), it goes on to the provider
+    let ada = stepping_browser();
+    let provider = crate::linkedin::location(
+        &ada.get(&started.authorization_url)
+            .header("sec-fetch-site", "cross-site")
+            .header("referer", "https://app.next.ke/settings/integrations")
+            .send()
+            .await
+            .expect("start page"),
+    );
+    assert!(provider.as_str().starts_with(&li.handle.base_url()));
+    // an expired flow's start page lands on the failure page
+    let bob = li.start("bob").await;
+    sql(
+        &li.app,
+        "UPDATE oauth_states SET expires_at = '2000-01-01 00:00:00+00:00'",
+    )
+    .await;
+    let landed = hop(&stepping_browser(), &bob.authorization_url).await;
+    assert_eq!(query(&landed, "linkedin").as_deref(), Some("failed"));
+    li.app.stop().await;
+}
+
 db_tests!(
+    a_flow_completes_only_in_the_browser_that_started_it,
+    start_page_opened_from_elsewhere_is_refused,
     starting_flows_is_rate_limited_and_capped,
     malformed_callback_query_redirects_to_failure,
 );

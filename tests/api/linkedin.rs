@@ -192,6 +192,49 @@ impl Li {
     }
 }
 
+/// A browser that keeps cookies but follows no redirect, so a test can walk
+/// a flow one hop at a time.
+pub fn stepping_browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("browser")
+}
+
+/// Where a redirect answer sends the browser.
+pub fn location(response: &reqwest::Response) -> url::Url {
+    assert!(
+        response.status().is_redirection(),
+        "expected a redirect, got {}",
+        response.status()
+    );
+    url::Url::parse(
+        response.headers()["location"]
+            .to_str()
+            .expect("ascii location"),
+    )
+    .expect("location url")
+}
+
+/// One hop: GET `url` in `browser` and answer where it is sent.
+pub async fn hop(browser: &reqwest::Client, url: &str) -> url::Url {
+    location(&browser.get(url).send().await.expect("request"))
+}
+
+impl Li {
+    /// StartLinkedInAuth for `user`, then `browser` opens the start page and
+    /// consents at the sandbox; answers the provider's authorization URL and
+    /// the callback URL the sandbox sent the browser to (not yet opened).
+    pub async fn to_callback(&self, user: &str, browser: &reqwest::Client) -> (url::Url, url::Url) {
+        let started = self.start(user).await;
+        let provider = hop(browser, &started.authorization_url).await;
+        let callback = hop(browser, provider.as_str()).await;
+        assert!(callback.as_str().starts_with(&self.app.base_url));
+        (provider, callback)
+    }
+}
+
 /// A browser: follows redirects, keeps cookies.
 pub fn browser() -> reqwest::Client {
     reqwest::Client::builder()
@@ -217,7 +260,7 @@ async fn status_becomes(li: &Li, user: &str, expected: proto::ConnectionState) {
     }
 }
 
-fn query(url: &url::Url, key: &str) -> Option<String> {
+pub fn query(url: &url::Url, key: &str) -> Option<String> {
     url.query_pairs()
         .find(|(k, _)| k == key)
         .map(|(_, v)| v.into_owned())
@@ -367,34 +410,12 @@ async fn consent_denied_stores_nothing(backend: Backend) {
 async fn state_replay_expiry_and_owner(backend: Backend) {
     let li = li(backend, |_| {}, |_| {}).await;
     // walk the redirects by hand to capture the callback URL
-    let started = li.start("ada").await;
-    let manual = crate::helpers::no_redirect_client();
-    let to_callback = manual
-        .get(&started.authorization_url)
-        .send()
-        .await
-        .expect("authorize");
-    let callback = to_callback.headers()["location"]
-        .to_str()
-        .expect("location")
-        .to_owned();
-    assert!(callback.starts_with(&li.app.base_url));
-    let landed = browser()
-        .get(&callback)
-        .send()
-        .await
-        .expect("callback")
-        .url()
-        .clone();
+    let ada = stepping_browser();
+    let (_, callback) = li.to_callback("ada", &ada).await;
+    let landed = hop(&ada, callback.as_str()).await;
     assert_eq!(query(&landed, "linkedin").as_deref(), Some("connected"));
     // the same callback again: the state was single use
-    let replay = browser()
-        .get(&callback)
-        .send()
-        .await
-        .expect("replay")
-        .url()
-        .clone();
+    let replay = hop(&ada, callback.as_str()).await;
     assert_eq!(query(&replay, "error").as_deref(), Some("invalid_state"));
     // a made-up state
     let forged = browser()

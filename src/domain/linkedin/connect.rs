@@ -19,6 +19,7 @@ use crate::{
     context::AppContext,
     domain::{
         activity::{record, ActivityEvent},
+        connections::{start_page_url, Integration},
         types::{ActivityStatus, Provider},
     },
     error::Result,
@@ -53,7 +54,7 @@ pub async fn start_auth(ctx: &AppContext, caller: &Identity) -> Result<StartedAu
         })
         .await?;
     Ok(StartedAuth {
-        authorization_url: started.authorization_url,
+        authorization_url: start_page_url(ctx, Integration::LinkedIn, &started),
         expires_at: started.expires_at,
         scopes: scopes.into_iter().map(str::to_owned).collect(),
     })
@@ -82,7 +83,15 @@ fn issuer_matches(ctx: &AppContext, iss: &str) -> bool {
 /// Completes a connect from the callback's raw query; always answers where
 /// to send the browser (the success page, or the failure page with a code).
 /// A query whose parameters come twice or do not decode is `invalid_request`.
-pub async fn complete_callback(ctx: &AppContext, raw_query: Option<&str>) -> String {
+/// `browser` is the flow cookie the browser presented ([`BROWSER_COOKIE`]):
+/// a flow opened in another browser is refused with `wrong_browser`, unconsumed.
+///
+/// [`BROWSER_COOKIE`]: crate::domain::connections::BROWSER_COOKIE
+pub async fn complete_callback(
+    ctx: &AppContext,
+    raw_query: Option<&str>,
+    browser: Option<&str>,
+) -> String {
     let settings = &ctx.config.linkedin;
     let failure = |code: &str| with_error(&settings.linkedin_failure_redirect, code);
     if super::ensure_enabled(&ctx.config).is_err() {
@@ -101,13 +110,13 @@ pub async fn complete_callback(ctx: &AppContext, raw_query: Option<&str>) -> Str
     };
     let flow = match ctx
         .oauth
-        .take_flow(state, &[Provider::LinkedIn], None)
+        .take_flow_in_browser(state, &[Provider::LinkedIn], browser)
         .await
     {
         Ok(flow) => flow,
         Err(err) => {
             tracing::info!(reason = %err, "linkedin callback with a bad state");
-            return failure("invalid_state");
+            return failure(err.code());
         }
     };
     let user = flow.user_id.clone();

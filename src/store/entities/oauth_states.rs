@@ -18,6 +18,9 @@ pub struct Model {
     pub return_to: String,
     pub expires_at: DateTimeUtc,
     pub created_at: DateTimeUtc,
+    /// SHA-256 (hex) of the browser cookie set when the start page was opened;
+    /// only that browser may complete the flow.
+    pub browser_hash: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
