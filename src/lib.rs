@@ -36,7 +36,6 @@ pub mod jobs;
 pub mod metrics;
 pub mod oauth;
 pub mod providers;
-pub mod sandbox;
 pub mod secrets;
 pub mod server;
 pub mod startup;
