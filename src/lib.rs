@@ -16,8 +16,9 @@
 //! - [`store`]: SeaORM entities and queries; the schema lives in `migration/`.
 //! - [`auth`], [`crypto`], [`secrets`], [`dev_secrets`]: caller identity and
 //!   secrets at rest.
-//! - [`sandbox`]: simulated providers on loopback for tests, demos and benchmarks;
-//!   [`demo`] runs the whole service against them.
+//! - [`demo`]: the whole service against the simulated providers of the
+//!   `nextke-sandbox` workspace crate (`sandbox/`), which depends on nothing here
+//!   so it shares no types with [`providers`].
 //! - [`bench`]: the `bench` command measuring the performance targets.
 
 pub mod auth;
