@@ -8,16 +8,16 @@ use secrecy::SecretString;
 use crate::{
     auth::{JwtSigner, OrgMembership, OrgRole},
     config::Config,
-    sandbox::{
-        linkedin::{LinkedInSandbox, LinkedInSandboxConfig},
-        oauth_server::{
-            OAuthClient, OAuthServer, OAuthServerConfig, PkceMode, DEFAULT_CLIENT_ID,
-            DEFAULT_CLIENT_SECRET,
-        },
-        SandboxHandle, SandboxServer,
-    },
     secrets,
     startup::Application,
+};
+use nextke_sandbox::{
+    linkedin::{LinkedInSandbox, LinkedInSandboxConfig},
+    oauth_server::{
+        OAuthClient, OAuthServer, OAuthServerConfig, PkceMode, DEFAULT_CLIENT_ID,
+        DEFAULT_CLIENT_SECRET,
+    },
+    SandboxHandle, SandboxServer,
 };
 
 /// One sandbox authorization server on a provider's real paths.

@@ -17,8 +17,9 @@
 //! - [`limits`]: lengths of caller-supplied values, matching the columns.
 //! - [`auth`], [`crypto`], [`secrets`], [`dev_secrets`]: caller identity and
 //!   secrets at rest.
-//! - [`sandbox`]: simulated providers on loopback for tests, demos and benchmarks;
-//!   [`demo`] runs the whole service against them.
+//! - [`demo`]: the whole service against the simulated providers of the
+//!   `nextke-sandbox` workspace crate (`sandbox/`), which depends on nothing here
+//!   so it shares no types with [`providers`].
 //! - [`bench`]: the `bench` command measuring the performance targets.
 
 pub mod auth;
@@ -38,7 +39,6 @@ pub mod limits;
 pub mod metrics;
 pub mod oauth;
 pub mod providers;
-pub mod sandbox;
 pub mod secrets;
 pub mod server;
 pub mod startup;

@@ -7,7 +7,7 @@ use nextke_integrations::{
     auth::{JwtSigner, OrgMembership, OrgRole},
     bench,
     cli::{Cli, Command},
-    demo, sandbox, secrets,
+    demo, secrets,
     startup::{build_context, shutdown_signal, Application},
     store, telemetry,
 };
@@ -58,8 +58,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{token}");
         }
         Command::Sandbox { listen } => {
-            sandbox::run(
-                sandbox::SandboxRunConfig::from_first_addr(listen),
+            nextke_sandbox::run(
+                nextke_sandbox::SandboxRunConfig::from_first_addr(listen),
                 shutdown_signal(),
             )
             .await?;

@@ -22,10 +22,10 @@ use crate::{
     },
     jobs::{Registry, WorkerConfig, WorkerPool},
     oauth::{ConnectionOwner, TokenSet},
-    sandbox::linkedin::{LinkedInSandbox, LinkedInSandboxConfig, SandboxMember},
     startup::build_context,
     store::linkedin_profiles::{self, ProfileRow},
 };
+use nextke_sandbox::linkedin::{LinkedInSandbox, LinkedInSandboxConfig, SandboxMember};
 
 /// Settings of `bench linkedin`.
 #[derive(Clone, Debug, Args)]

@@ -47,7 +47,7 @@ fn serve_page(
     listener: std::net::TcpListener,
     server: &str,
     token: &str,
-) -> (String, nextke_integrations::sandbox::SandboxHandle) {
+) -> (String, nextke_sandbox::SandboxHandle) {
     let html = PAGE
         .replace("__SERVER__", server)
         .replace("__TOKEN__", token);
@@ -58,7 +58,7 @@ fn serve_page(
             async move { axum::response::Html(html) }
         }),
     );
-    let handle = nextke_integrations::sandbox::SandboxServer::new(router)
+    let handle = nextke_sandbox::SandboxServer::new(router)
         .start_std(listener)
         .expect("page server");
     (handle.url("/page"), handle)

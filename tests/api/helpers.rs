@@ -11,11 +11,11 @@ use nextke_integrations::{
     context::AppContext,
     crypto::Keyring,
     proto::integration_service_client::IntegrationServiceClient,
-    sandbox::{
-        oauth_server::{OAuthClient, OAuthServer, OAuthServerConfig},
-        SandboxHandle, SandboxServer,
-    },
     startup::Application,
+};
+use nextke_sandbox::{
+    oauth_server::{OAuthClient, OAuthServer, OAuthServerConfig},
+    SandboxHandle, SandboxServer,
 };
 use sea_orm::{ConnectionTrait, Database};
 use secrecy::SecretString;

@@ -11,11 +11,11 @@ use nextke_integrations::{
         GetIntegrationStatusRequest, GetLinkedInProfileRequest, ListActivityRequest,
         StartLinkedInAuthRequest, SyncLinkedInProfileRequest, UpdateLinkedInSettingsRequest,
     },
-    sandbox::{
-        linkedin::{LinkedInSandbox, LinkedInSandboxConfig, EEA_MEMBER_SUB, US_MEMBER_SUB},
-        oauth_server::{Consent, PkceMode},
-        SandboxHandle, SandboxServer,
-    },
+};
+use nextke_sandbox::{
+    linkedin::{LinkedInSandbox, LinkedInSandboxConfig, EEA_MEMBER_SUB, US_MEMBER_SUB},
+    oauth_server::{Consent, PkceMode},
+    SandboxHandle, SandboxServer,
 };
 use reqwest::StatusCode;
 use secrecy::SecretString;

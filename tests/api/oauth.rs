@@ -7,9 +7,9 @@ use nextke_integrations::{
     domain::types::Provider,
     oauth::{ConnectionOwner, FlowRequest, OAuthEndpoints, OAuthError, PendingFlow},
     proto::{self, GetIntegrationStatusRequest},
-    sandbox::oauth_server::{OAuthServer, DEFAULT_SUBJECT},
     store::credentials,
 };
+use nextke_sandbox::oauth_server::{OAuthServer, DEFAULT_SUBJECT};
 use secrecy::ExposeSecret;
 use url::Url;
 
@@ -27,7 +27,7 @@ const SCOPES: &[&str] = &["openid", "profile", "email"];
 pub struct Rig {
     pub app: TestApp,
     pub sandbox: OAuthServer,
-    pub _handle: nextke_integrations::sandbox::SandboxHandle,
+    pub _handle: nextke_sandbox::SandboxHandle,
     pub endpoints: OAuthEndpoints,
 }
 

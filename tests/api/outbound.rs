@@ -8,8 +8,8 @@ use axum::{routing::get, Router};
 use nextke_integrations::{
     metrics::Metrics,
     providers::http::{BreakerState, OutboundConfig, OutboundHttp, ProviderCall, ProviderError},
-    sandbox::{RetryAfter, SandboxHandle, SandboxServer},
 };
+use nextke_sandbox::{RetryAfter, SandboxHandle, SandboxServer};
 use reqwest::StatusCode;
 
 use crate::{

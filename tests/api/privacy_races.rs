@@ -5,10 +5,8 @@
 
 use std::time::Duration;
 
-use nextke_integrations::{
-    proto::{self, SyncLinkedInProfileRequest, UpdateLinkedInSettingsRequest},
-    sandbox::linkedin::{EEA_MEMBER_SUB, SNAPSHOT_PATH},
-};
+use nextke_integrations::proto::{self, SyncLinkedInProfileRequest, UpdateLinkedInSettingsRequest};
+use nextke_sandbox::linkedin::{EEA_MEMBER_SUB, SNAPSHOT_PATH};
 
 use crate::{
     db_tests,

@@ -5,9 +5,9 @@
 
 use nextke_integrations::{
     proto::{self, DisconnectLinkedInRequest, ListActivityRequest},
-    sandbox::EchoFormat,
     store::credentials,
 };
+use nextke_sandbox::EchoFormat;
 use reqwest::StatusCode;
 use sea_orm::{ConnectionTrait, DatabaseBackend, FromQueryResult, Statement};
 

@@ -18,9 +18,9 @@ use nextke_integrations::{
     metrics::Metrics,
     proto::{self, GetIntegrationStatusRequest},
     providers::http::{BreakerState, OutboundConfig, OutboundHttp, ProviderCall},
-    sandbox::{oauth_server::DEFAULT_SUBJECT, SandboxServer},
     store::{credentials, jobs as job_store},
 };
+use nextke_sandbox::{oauth_server::DEFAULT_SUBJECT, SandboxServer};
 use reqwest::StatusCode;
 
 use crate::{

@@ -6,7 +6,7 @@ use axum::http::{Method, StatusCode};
 use axum::routing::{get, post};
 use axum::Router;
 
-use crate::sandbox::{FaultKind, RetryAfter, SandboxHandle, SandboxServer};
+use crate::{FaultKind, RetryAfter, SandboxHandle, SandboxServer};
 
 async fn start() -> SandboxHandle {
     let router = Router::new()

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use serde_json::{json, Value};
 
 use super::*;
-use crate::sandbox::pkce_s256;
+use crate::pkce_s256;
 
 const REDIRECT: &str = "http://127.0.0.1:9/api/v1/integrations/linkedin/callback";
 const VERIFIER: &str = "dBjftJeZ4CVP-mJ92K9s0bx6Rkx.0~dnk_3bSsRsbTpmH";
@@ -235,7 +235,7 @@ async fn code_verifier_on_the_web_flow_fails_client_authentication() {
 #[tokio::test]
 async fn denied_consent_redirects_with_user_cancelled_authorize() {
     let f = default_fixture().await;
-    f.li.oauth().set_consent(crate::sandbox::Consent::Deny);
+    f.li.oauth().set_consent(crate::Consent::Deny);
     let cb = f.authorize(&[("scope", "openid profile email")]).await;
     assert_eq!(cb["error"], "user_cancelled_authorize");
     assert!(!cb["error_description"].is_empty());

@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Map, Value};
 
-use crate::sandbox::AccessTokenStatus;
+use crate::AccessTokenStatus;
 
 /// One error answer of the LinkedIn API.
 #[derive(Debug, Clone, PartialEq, Eq)]

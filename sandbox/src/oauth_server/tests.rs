@@ -8,7 +8,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use serde_json::Value;
 
-use crate::sandbox::{
+use crate::{
     pkce_s256, ClientAuth, Consent, OAuthClient, OAuthServer, OAuthServerConfig, SandboxHandle,
     SandboxServer,
 };
@@ -463,7 +463,7 @@ async fn minted_token_validates_as_bearer() {
 #[tokio::test]
 async fn optional_pkce_checks_a_challenge_only_when_one_was_sent() {
     let f = start(OAuthServerConfig {
-        pkce: crate::sandbox::PkceMode::Optional,
+        pkce: crate::PkceMode::Optional,
         ..OAuthServerConfig::default()
     })
     .await;

@@ -1,10 +1,13 @@
-//! Simulated providers: real HTTP servers on loopback speaking each provider's
-//! API shape, used by tests, benchmarks and the `sandbox` subcommand. No test
-//! ever calls a real provider.
+//! `nextke-sandbox`: simulated providers for Next_KE Integrations, real HTTP
+//! servers on loopback speaking each provider's API shape, used by the service's
+//! tests, `demo`, `bench` and `sandbox` commands. No test ever calls a real
+//! provider.
 //!
-//! The sandbox shares no types with `providers/`: its request and response
-//! shapes are written from the providers' documentation on their own, so a
-//! wrong field name in a client fails a test instead of being mirrored here.
+//! This crate does not depend on the service crate (`nextke-integrations`) or
+//! `migration`, so the compiler enforces that it shares no types with the
+//! service's `providers/` clients: its request and response shapes are written
+//! from the providers' documentation on their own, so a wrong field name in a
+//! client fails a test instead of being mirrored here.
 //!
 //! # Layout
 //! - [`server`]: [`SandboxServer`] serves any axum `Router` on a given listener
@@ -19,11 +22,16 @@
 //! - [`linkedin`]: [`LinkedInSandbox`], Sign In with LinkedIn (OIDC) and the
 //!   Member Data Portability snapshot API.
 //! - `admin`: `POST /__sandbox/faults` to flip switches of a running server with curl.
+//! - this file: [`SandboxRunConfig`], [`sandbox_specs`], [`start_all`] and [`run`],
+//!   every simulation at once for the `sandbox` command and `demo`.
 //!
 //! # Adding a provider sandbox
-//! Write a module returning an axum `Router` (its OAuth part can be an
+//! Write a module (`src/<provider>/mod.rs`, with its routes in files of their
+//! own, as [`linkedin`]) returning an axum `Router` (its OAuth part can be an
 //! [`OAuthServer`] with provider paths), add its address to
 //! [`SandboxRunConfig`], and push one [`SandboxSpec`] in [`sandbox_specs`].
+//! Its shapes come from the provider's documentation, never from the service's
+//! code; add a dependency here only when a simulation needs it.
 
 use std::future::Future;
 use std::net::{Ipv4Addr, SocketAddr};
