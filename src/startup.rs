@@ -169,9 +169,12 @@ pub async fn build_context(config: Config) -> anyhow::Result<AppContext> {
 }
 
 /// gRPC (with grpc-web and CORS) and the shim on one router, every request
-/// metered once: gRPC calls by the gRPC meter, the rest by the HTTP one.
+/// traced (a span, `x-request-id`) and metered once: gRPC calls by the gRPC
+/// meter, the rest by the HTTP one.
 pub async fn build_router(ctx: Arc<AppContext>) -> anyhow::Result<Router> {
-    let meter = grpc::meter::Meter::new(ctx.metrics.clone(), grpc::methods::MethodSet::served()?);
+    let methods = grpc::methods::MethodSet::served()?;
+    let meter = grpc::meter::Meter::new(ctx.metrics.clone(), methods.clone());
+    let observer = http::observe::Observer::new(ctx.metrics.clone(), methods);
     let grpc = grpc::router(ctx.clone())
         .await?
         // inside grpc-web: the meter sees native gRPC trailers
@@ -184,7 +187,7 @@ pub async fn build_router(ctx: Arc<AppContext>) -> anyhow::Result<Router> {
         .merge(grpc)
         .fallback(grpc::fallback::unknown_path)
         .layer(middleware::from_fn_with_state(
-            ctx.metrics.clone(),
+            observer,
             http::observe::record,
         )))
 }

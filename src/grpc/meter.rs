@@ -6,7 +6,9 @@
 //! wrapped and the call recorded when its trailers arrive, when it ends
 //! without them (`Unknown`), or when it is dropped early (`Cancelled`: the
 //! client went away). A non-200 answer without a status gets the code gRPC's
-//! HTTP-to-gRPC mapping gives it.
+//! HTTP-to-gRPC mapping gives it. The request's span (opened by the outer
+//! middleware) is ended with the same code, and entered while the body is
+//! polled, so a streaming handler's logs carry the request id too.
 
 use std::{
     pin::Pin,
@@ -30,7 +32,10 @@ use http_body::{Body as _, Frame, SizeHint};
 use tonic::Code;
 
 use super::methods::MethodSet;
-use crate::metrics::Metrics;
+use crate::{
+    metrics::Metrics,
+    telemetry::request::{is_grpc_server_fault, Outcome, RequestTrace},
+};
 
 /// What the gRPC meter needs: where to record, and the served methods.
 pub struct Meter {
@@ -61,8 +66,8 @@ impl MeteredMark {
     }
 }
 
-/// Middleware on the gRPC routes (inside grpc-web): records each call once
-/// its status is known.
+/// Middleware on the gRPC routes (inside grpc-web): records each call (and
+/// ends its span) once its status is known.
 pub async fn record(State(meter): State<Arc<Meter>>, request: Request, next: Next) -> Response {
     if let Some(mark) = request.extensions().get::<MeteredMark>() {
         mark.set();
@@ -70,6 +75,7 @@ pub async fn record(State(meter): State<Arc<Meter>>, request: Request, next: Nex
     let pending = Pending {
         method: meter.methods.label(request.uri().path()),
         started: Instant::now(),
+        trace: request.extensions().get::<RequestTrace>().cloned(),
         meter,
     };
     let response = next.run(request).await;
@@ -145,6 +151,7 @@ struct Pending {
     meter: Arc<Meter>,
     method: Arc<str>,
     started: Instant,
+    trace: Option<RequestTrace>,
 }
 
 impl Pending {
@@ -155,6 +162,12 @@ impl Pending {
             code_name(code),
             self.started.elapsed(),
         );
+        if let Some(trace) = &self.trace {
+            trace.finish(Outcome {
+                code: code_name(code),
+                server_fault: is_grpc_server_fault(code),
+            });
+        }
     }
 }
 
@@ -181,6 +194,12 @@ impl http_body::Body for MeteredBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
         let this = &mut *self;
+        let span = this
+            .pending
+            .as_ref()
+            .and_then(|p| p.trace.as_ref())
+            .map(|t| t.span().clone());
+        let _entered = span.as_ref().map(|s| s.enter());
         let polled = Pin::new(&mut this.inner).poll_frame(cx);
         match &polled {
             Poll::Ready(Some(Ok(frame))) => {

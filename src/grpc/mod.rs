@@ -81,6 +81,14 @@ pub async fn router(ctx: Arc<AppContext>) -> anyhow::Result<Router> {
     Ok(router)
 }
 
+/// How the route template of every mounted service ends (`/{package.Service}/{*rest}`).
+const SERVICE_ROUTE_SUFFIX: &str = "/{*rest}";
+
+/// Whether a route template (`MatchedPath`) is a gRPC service's, not the shim's.
+pub fn is_service_route(template: &str) -> bool {
+    template.ends_with(SERVICE_ROUTE_SUFFIX)
+}
+
 /// Mounts one gRPC service at `/{package.Service}/*`, as tonic's own `Routes` does.
 fn add<S>(router: Router, svc: S) -> Router
 where
@@ -94,7 +102,7 @@ where
     S::Future: Send + 'static,
 {
     router.route_service(
-        &format!("/{}/{{*rest}}", S::NAME),
+        &format!("/{}{SERVICE_ROUTE_SUFFIX}", S::NAME),
         svc.map_request(|req: http::Request<axum::body::Body>| req.map(Body::new)),
     )
 }

@@ -26,4 +26,5 @@ mod outbound;
 mod privacy_races;
 mod provider_text;
 mod sweeps;
+mod tracing_spans;
 mod wake;

@@ -1,4 +1,10 @@
-//! Structured logging with `tracing`.
+//! Structured logging with `tracing`, and the span of every request.
+//!
+//! # Layout
+//! - this module: the global subscriber (`LOG_FORMAT`, `RUST_LOG`);
+//! - [`request`]: request ids and the span of one RPC or shim request.
+
+pub mod request;
 
 use tracing_subscriber::{fmt, prelude::*, EnvFilter};
 
