@@ -6,5 +6,6 @@ pub mod connections;
 pub mod failed_jobs;
 pub mod linkedin;
 pub mod page_token;
+pub mod readiness;
 pub mod status;
 pub mod types;

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use axum::{extract::State, http::StatusCode, response::IntoResponse};
 
-use crate::{context::AppContext, store};
+use crate::{context::AppContext, domain::readiness};
 
 /// The process is up.
 pub async fn healthz() -> &'static str {
@@ -13,7 +13,7 @@ pub async fn healthz() -> &'static str {
 
 /// The process can serve: its database answers.
 pub async fn readyz(State(ctx): State<Arc<AppContext>>) -> impl IntoResponse {
-    if store::ping(&ctx.db).await {
+    if readiness::database_ready(&ctx).await {
         (StatusCode::OK, "ready")
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
