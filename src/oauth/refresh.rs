@@ -220,6 +220,7 @@ impl OAuthCore {
             provider: endpoints.provider.as_str(),
             operation: "token.refresh",
             credential_key: Some(connection_id),
+            loopback_plain_http: false,
         };
         let token = RefreshToken::new(refresh_token.expose_secret().to_owned());
         let response = client

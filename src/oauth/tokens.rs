@@ -24,7 +24,7 @@ use crate::{
     crypto::{Aad, Keyring},
     domain::types::{ConnectionState, Provider},
     providers::http::is_safe_code,
-    store::credentials::{self, Credential, TokenUpdate},
+    store::credentials::{self, Credential, CredentialKind, TokenUpdate},
 };
 
 pub(super) const TABLE: &str = "oauth_credentials";
@@ -144,7 +144,8 @@ pub enum ConnectionOwner {
 }
 
 impl ConnectionOwner {
-    fn key(&self) -> String {
+    /// The owner key stored in the row.
+    pub fn key(&self) -> String {
         match self {
             ConnectionOwner::User { user_id } => credentials::user_owner(user_id),
             ConnectionOwner::Organization { org_id, .. } => credentials::org_owner(org_id),
@@ -197,6 +198,7 @@ impl OAuthCore {
             provider: endpoints.provider.as_str(),
             operation: "token.authorization_code",
             credential_key: None,
+            loopback_plain_http: false,
         };
         let mut request = client.exchange_code(AuthorizationCode::new(code.to_owned()));
         if endpoints.use_pkce {
@@ -221,6 +223,7 @@ impl OAuthCore {
             provider: endpoints.provider.as_str(),
             operation: "token.client_credentials",
             credential_key: None,
+            loopback_plain_http: false,
         };
         let response = client
             .exchange_client_credentials()
@@ -332,6 +335,12 @@ impl OAuthCore {
                         last_error: None,
                         connected_at: now,
                         updated_at: now,
+                        credential_kind: CredentialKind::OAuthUserToken,
+                        secret: None,
+                        webhook_secret: None,
+                        previous_webhook_secret: None,
+                        previous_webhook_secret_until: None,
+                        expiry_warned_at: None,
                     },
                 )
                 .await?;
@@ -396,5 +405,24 @@ impl OAuthCore {
         )
         .await?;
         Ok(())
+    }
+}
+
+/// A secret-free description of a failed revocation.
+pub(super) fn revocation_error(
+    err: &RequestTokenError<crate::providers::http::ProviderError, BasicRevocationErrorResponse>,
+) -> String {
+    match err {
+        RequestTokenError::ServerResponse(response) => {
+            let code = response.error().as_ref();
+            if is_safe_code(code) {
+                format!("revocation endpoint answered {code}")
+            } else {
+                "revocation endpoint answered an error".to_owned()
+            }
+        }
+        RequestTokenError::Request(provider) => provider.to_string(),
+        RequestTokenError::Parse(..) => "unreadable revocation response".to_owned(),
+        RequestTokenError::Other(_) => "revocation request failed".to_owned(),
     }
 }
