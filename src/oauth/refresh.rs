@@ -25,7 +25,7 @@ use crate::{
         activity::{self, ActivityEvent},
         types::{ActivityStatus, ConnectionState, Provider},
     },
-    store::credentials::{self, Credential, TokenUpdate},
+    store::credentials::{self, Credential, CredentialKind, TokenUpdate},
 };
 
 /// A token expiring within this margin is refreshed before use.
@@ -123,17 +123,39 @@ impl OAuthCore {
             txn.commit().await?;
             return Err(OAuthError::InvalidGrant);
         }
-        let Some(refresh_token) = self.open_refresh(&row)? else {
-            self.mark_needs_reauth(&txn, &row.id, "access token expired and no refresh token")
-                .await?;
-            txn.commit().await?;
-            return Err(OAuthError::NoRefreshToken);
-        };
-
+        // a client of the owner's own presents itself, not our registration
+        let mut endpoints = endpoints.clone();
+        if let Some(client) = self.open_client(&row)? {
+            endpoints.client_id = client.client_id;
+            endpoints.client_secret = Some(SecretString::from(client.client_secret));
+        }
+        let endpoints = &endpoints;
         let started = Instant::now();
-        let result = self
-            .exchange_refresh(endpoints, &row.id, &refresh_token)
-            .await;
+        let result = match row.credential_kind {
+            CredentialKind::ApiKey => {
+                // an API key does not expire
+                txn.commit().await?;
+                return self.open_access(&row);
+            }
+            CredentialKind::OAuthClientCredentials => {
+                let scopes: Vec<&str> = row.scopes.split_whitespace().collect();
+                self.client_credentials(endpoints, &scopes).await
+            }
+            CredentialKind::OAuthUserToken | CredentialKind::OAuthRefreshClient => {
+                let Some(refresh_token) = self.open_refresh(&row)? else {
+                    self.mark_needs_reauth(
+                        &txn,
+                        &row.id,
+                        "access token expired and no refresh token",
+                    )
+                    .await?;
+                    txn.commit().await?;
+                    return Err(OAuthError::NoRefreshToken);
+                };
+                self.exchange_refresh(endpoints, &row.id, &refresh_token)
+                    .await
+            }
+        };
         let provider = Provider::parse(&row.provider).unwrap_or(endpoints.provider);
         match result {
             Ok(tokens) => {

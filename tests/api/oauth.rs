@@ -387,7 +387,79 @@ async fn client_credentials_grant(backend: Backend) {
     rig.app.stop().await;
 }
 
+/// An organization's client-credentials connection renews its own token,
+/// presenting the organization's client (not ours) at the token endpoint.
+async fn a_client_credentials_connection_renews_with_its_own_client(backend: Backend) {
+    use nextke_integrations::oauth::{Material, NewCredential, OwnedClient};
+    use sea_orm::TransactionTrait;
+    let rig = rig(backend).await;
+    let config = &rig.app.ctx.config.providers;
+    let owned = OwnedClient {
+        client_id: config.linkedin_client_id.clone(),
+        client_secret: config
+            .linkedin_client_secret
+            .as_ref()
+            .expect("test secret")
+            .expose_secret()
+            .to_owned(),
+        extra: Default::default(),
+    };
+    let txn = rig.app.ctx.db.begin().await.expect("txn");
+    let id = rig
+        .app
+        .ctx
+        .oauth
+        .save_credential_in(
+            &txn,
+            NewCredential {
+                provider: Provider::Greenhouse,
+                owner: &ConnectionOwner::Organization {
+                    org_id: "org-1".into(),
+                    user_id: "admin-1".into(),
+                },
+                account_id: None,
+                material: Material::ClientCredentials {
+                    client: &owned,
+                    tokens: None,
+                },
+                webhook_secret: None,
+            },
+        )
+        .await
+        .expect("save");
+    txn.commit().await.expect("commit");
+    // our own registration is not what the sandbox knows
+    let mut endpoints = rig.endpoints.clone();
+    endpoints.provider = Provider::Greenhouse;
+    endpoints.client_id = "not-the-organizations-client".into();
+    endpoints.client_secret = None;
+    let token = rig
+        .app
+        .ctx
+        .oauth
+        .access_token(&endpoints, &id)
+        .await
+        .expect("a token from the organization's client");
+    assert!(rig
+        .sandbox
+        .validate_access_token(token.expose_secret())
+        .is_some());
+    assert_eq!(rig.sandbox.token_requests("client_credentials"), 1);
+    // fresh now: the next call reuses it
+    let again = rig
+        .app
+        .ctx
+        .oauth
+        .access_token(&endpoints, &id)
+        .await
+        .expect("again");
+    assert_eq!(again.expose_secret(), token.expose_secret());
+    assert_eq!(rig.sandbox.token_requests("client_credentials"), 1);
+    rig.app.stop().await;
+}
+
 db_tests!(
+    a_client_credentials_connection_renews_with_its_own_client,
     connect_exchanges_code_with_pkce_and_stores_tokens,
     state_is_single_use_expires_and_belongs_to_its_user,
     sandbox_checks_pkce_verifier,
