@@ -40,7 +40,16 @@ pub async fn rig_with(
     backend: Backend,
     edit: impl FnOnce(&mut nextke_integrations::config::Config),
 ) -> Rig {
-    let (sandbox, handle) = oauth_sandbox(|_| {}).await;
+    rig_of(backend, |_| {}, edit).await
+}
+
+/// A rig whose sandbox and server configurations are adjusted first.
+async fn rig_of(
+    backend: Backend,
+    sandbox: impl FnOnce(&mut nextke_sandbox::oauth_server::OAuthServerConfig),
+    edit: impl FnOnce(&mut nextke_integrations::config::Config),
+) -> Rig {
+    let (sandbox, handle) = oauth_sandbox(sandbox).await;
     let mut config = test_config(&fresh_database(backend).await);
     config.providers.linkedin_oauth_base_url = handle.base_url();
     edit(&mut config);
@@ -308,6 +317,37 @@ async fn fifty_concurrent_callers_cause_one_refresh(backend: Backend) {
     rig.app.stop().await;
 }
 
+/// A provider that does not rotate refresh tokens answers a refresh without
+/// one: the stored refresh token stays, and the next refresh still works.
+async fn a_refresh_without_a_new_refresh_token_keeps_the_stored_one(backend: Backend) {
+    let rig = rig_of(backend, |c| c.rotate_refresh_tokens = false, |_| {}).await;
+    let id = rig.connect("u1").await;
+    let before = credentials::find(&rig.app.ctx.db, &id)
+        .await
+        .expect("find")
+        .expect("row");
+    for round in 1..=2 {
+        rig.expire_access_token(&id).await;
+        rig.app
+            .ctx
+            .oauth
+            .access_token(&rig.endpoints, &id)
+            .await
+            .unwrap_or_else(|e| panic!("refresh {round}: {e}"));
+        assert_eq!(rig.sandbox.token_requests("refresh_token"), round);
+    }
+    let after = credentials::find(&rig.app.ctx.db, &id)
+        .await
+        .expect("find")
+        .expect("row");
+    assert_eq!(
+        after.refresh_token, before.refresh_token,
+        "the stored one stays"
+    );
+    assert_ne!(after.access_token, before.access_token);
+    rig.app.stop().await;
+}
+
 async fn invalid_grant_marks_needs_reauth_and_is_not_retried(backend: Backend) {
     let rig = rig(backend).await;
     let id = rig.connect("u1").await;
@@ -460,6 +500,7 @@ async fn a_client_credentials_connection_renews_with_its_own_client(backend: Bac
 
 db_tests!(
     a_client_credentials_connection_renews_with_its_own_client,
+    a_refresh_without_a_new_refresh_token_keeps_the_stored_one,
     connect_exchanges_code_with_pkce_and_stores_tokens,
     state_is_single_use_expires_and_belongs_to_its_user,
     sandbox_checks_pkce_verifier,
