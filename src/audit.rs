@@ -11,7 +11,7 @@ use sea_orm::ConnectionTrait;
 
 use crate::{
     store::activity::{self as store, NewActivity},
-    vocab::{ActivityStatus, Provider},
+    vocab::{ActivityName, ActivityStatus, Provider},
 };
 
 /// Longest message kept in a row.
@@ -22,6 +22,7 @@ const MAX_MESSAGE: usize = 500;
 #[derive(Clone, Debug)]
 pub struct ActivityEvent<'a> {
     pub provider: Provider,
+    /// The stored name of an [`ActivityName`]; an unknown name is refused.
     pub activity: &'a str,
     pub status: ActivityStatus,
     pub duration: Duration,
@@ -36,6 +37,9 @@ pub async fn record(
     db: &impl ConnectionTrait,
     event: ActivityEvent<'_>,
 ) -> Result<String, sea_orm::DbErr> {
+    let activity = ActivityName::parse(event.activity).ok_or_else(|| {
+        sea_orm::DbErr::Custom(format!("unknown activity name {:?}", event.activity))
+    })?;
     let mut message = event.message;
     if message.len() > MAX_MESSAGE {
         let mut cut = MAX_MESSAGE;
@@ -47,10 +51,10 @@ pub async fn record(
     store::insert(
         db,
         NewActivity {
-            integration_type: event.provider.kind().as_str(),
-            provider: event.provider.as_str(),
-            activity: event.activity,
-            status: event.status.as_str(),
+            integration_type: event.provider.kind(),
+            provider: event.provider,
+            activity,
+            status: event.status,
             duration_ms: i64::try_from(event.duration.as_millis()).unwrap_or(i64::MAX),
             message: &message,
             user_id: event.user_id,

@@ -1,6 +1,6 @@
 //! The vocabulary at the bottom of the crate: small enums shared by every
-//! layer (providers, integration kinds, connection states, activity outcomes)
-//! with their stored names.
+//! layer (providers, integration kinds, connection states, activity names and
+//! outcomes, job states) with their stored names.
 //!
 //! Each is a SeaORM string-backed enum (`DeriveActiveEnum`), so entities hold
 //! the enum itself and a stored name no variant knows fails as a type error
@@ -116,6 +116,44 @@ stored_enum!(
     }
 );
 
+stored_enum!(
+    /// What an audited activity was (`integration_activity_logs.activity`).
+    ActivityName("String(StringLen::N(64))") {
+        /// A connection was made (or its callback failed).
+        OAuthConnect => "oauth.connect",
+        /// A connection was removed.
+        OAuthDisconnect => "oauth.disconnect",
+        /// A token was refreshed (or the refresh failed).
+        TokenRefresh => "token.refresh",
+        /// The owner was warned that access expires soon.
+        TokenExpiring => "token.expiring",
+        /// The owner was told that access has expired.
+        TokenExpired => "token.expired",
+        /// A LinkedIn profile sync ran.
+        ProfileSync => "profile.sync",
+        /// Sync settings changed.
+        SettingsUpdate => "settings.update",
+        /// A calendar event was created.
+        EventCreate => "event.create",
+        /// An ATS job sync ran.
+        JobsSync => "jobs.sync",
+    }
+);
+
+stored_enum!(
+    /// Where a background job is in its life (`jobs.state`).
+    JobState("String(StringLen::N(16))") {
+        /// Waiting for its run time or a worker.
+        Pending => "pending",
+        /// Claimed by a worker whose lease has not ended.
+        Running => "running",
+        /// Done; pruned after the retention.
+        Completed => "completed",
+        /// Failed every allowed attempt; kept with its last error until retried.
+        Dead => "dead",
+    }
+);
+
 #[cfg(test)]
 mod tests {
     use sea_orm::ActiveEnum;
@@ -142,6 +180,13 @@ mod tests {
             );
         }
         assert!(Provider::try_from_value(&"LinkedIn".to_owned()).is_err());
+        for n in ActivityName::ALL {
+            assert_eq!(ActivityName::parse(n.as_str()), Some(*n));
+            assert!(n.as_str().len() <= 64, "fits the column");
+        }
+        for j in JobState::ALL {
+            assert_eq!(JobState::try_from_value(&j.to_value()).unwrap(), *j);
+        }
         assert_eq!(Provider::Lever.kind(), IntegrationKind::Ats);
     }
 }

@@ -10,7 +10,7 @@ use crate::{
     auth::Identity,
     domain::{
         page_token,
-        types::{ActivityStatus, IntegrationKind, Provider},
+        types::{ActivityName, ActivityStatus, IntegrationKind, Provider},
     },
     error::{AppError, Result},
     store::activity::{self as store, ListFilter, Visibility},
@@ -25,10 +25,10 @@ pub const MAX_PAGE_SIZE: u32 = 500;
 #[derive(Clone, Debug)]
 pub struct Activity {
     pub id: String,
-    pub kind: Option<IntegrationKind>,
-    pub provider: Option<Provider>,
-    pub activity: String,
-    pub status: Option<ActivityStatus>,
+    pub kind: IntegrationKind,
+    pub provider: Provider,
+    pub activity: ActivityName,
+    pub status: ActivityStatus,
     pub duration_ms: i64,
     pub message: String,
     pub user_id: Option<String>,
@@ -100,9 +100,9 @@ pub async fn list(
         },
     };
     let filter = ListFilter {
-        integration_type: query.kind.map(IntegrationKind::as_str),
-        provider: query.provider.map(Provider::as_str),
-        status: query.status.map(ActivityStatus::as_str),
+        integration_type: query.kind,
+        provider: query.provider,
+        status: query.status,
         start: query.start,
         end: query.end,
         before_id: before_id.as_deref(),
@@ -117,9 +117,9 @@ pub async fn list(
     let activities = rows
         .into_iter()
         .map(|r| Activity {
-            kind: IntegrationKind::parse(&r.integration_type),
-            provider: Provider::parse(&r.provider),
-            status: ActivityStatus::parse(&r.status),
+            kind: r.integration_type,
+            provider: r.provider,
+            status: r.status,
             id: r.id,
             activity: r.activity,
             duration_ms: r.duration_ms,
