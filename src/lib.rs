@@ -16,6 +16,11 @@
 //! - [`providers`]: outbound calls to providers through one HTTP client with
 //!   retries, rate budgets and circuit breakers.
 //! - [`store`]: SeaORM entities and queries; the schema lives in `migration/`.
+//! - [`vocab`]: the shared vocabulary at the bottom (`Provider`,
+//!   `IntegrationKind`, `ConnectionState`, `ActivityStatus`), SeaORM
+//!   string-backed enums every layer may use.
+//! - [`audit`]: the audit writer (one activity row), at the bottom so `oauth/`
+//!   records activity without importing the domain.
 //! - [`limits`]: lengths of caller-supplied values, matching the columns.
 //! - [`auth`], [`crypto`], [`secrets`], [`dev_secrets`]: caller identity and
 //!   secrets at rest.
@@ -24,6 +29,7 @@
 //!   so it shares no types with [`providers`].
 //! - [`bench`]: the `bench` command measuring the performance targets.
 
+pub mod audit;
 pub mod auth;
 pub mod bench;
 pub mod cli;
@@ -46,6 +52,7 @@ pub mod server;
 pub mod startup;
 pub mod store;
 pub mod telemetry;
+pub mod vocab;
 
 pub mod proto {
     //! Generated protobuf and tonic code for `nextke.integrations.v1`.

@@ -10,7 +10,7 @@ use crate::{
         page_token,
     },
     error::{AppError, Result},
-    store::jobs::{self as store, DeadScope, JobRow, Retried},
+    store::jobs::{self as store, DeadScope, JobRow},
 };
 
 /// One page of dead jobs.
@@ -83,11 +83,10 @@ pub async fn retry(db: &impl ConnectionTrait, caller: &Identity, job_id: i64) ->
     } else {
         DeadScope::Organizations(&orgs)
     };
-    match store::retry_dead(db, job_id, scope, Utc::now()).await? {
-        Retried::Requeued(row) => Ok(*row),
-        Retried::NotFound => Err(AppError::NotFound("failed job")),
-        Retried::Duplicate => Err(AppError::AlreadyExists("a pending job with the same key")),
-    }
+    store::retry_dead(db, job_id, scope, Utc::now())
+        .await
+        .map_err(|err| AppError::from_write(err, "a pending job with the same key"))?
+        .ok_or(AppError::NotFound("failed job"))
 }
 
 /// Prefix of dead-job page tokens (the key is the last job's id).

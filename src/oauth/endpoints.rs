@@ -3,7 +3,7 @@
 
 use secrecy::SecretString;
 
-use crate::{config::Config, domain::types::Provider};
+use crate::{config::Config, vocab::Provider};
 
 /// How the client authenticates at the token endpoint.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -16,8 +16,8 @@ use sea_orm::TransactionTrait;
 
 use crate::{
     crypto::Aad,
-    domain::types::Provider,
     store::{oauth_states, rate_windows},
+    vocab::Provider,
 };
 
 /// How long a user has to come back from the provider.

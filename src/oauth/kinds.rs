@@ -16,8 +16,8 @@ use super::{
     OAuthCore, OAuthError,
 };
 use crate::{
-    domain::types::{ConnectionState, Provider},
     store::credentials::{self, Credential, CredentialKind},
+    vocab::{ConnectionState, Provider},
 };
 
 /// An OAuth client registered by the owner (not by us): what a

@@ -21,11 +21,9 @@ use super::{
     OAuthCore, OAuthEndpoints, OAuthError,
 };
 use crate::{
-    domain::{
-        activity::{self, ActivityEvent},
-        types::{ActivityStatus, ConnectionState, Provider},
-    },
+    audit::{self as activity, ActivityEvent},
     store::credentials::{self, Credential, CredentialKind, TokenUpdate},
+    vocab::{ActivityStatus, ConnectionState, Provider},
 };
 
 /// A token expiring within this margin is refreshed before use.

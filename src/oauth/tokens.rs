@@ -22,9 +22,9 @@ use super::{
 };
 use crate::{
     crypto::{Aad, Keyring},
-    domain::types::{ConnectionState, Provider},
     providers::http::is_safe_code,
     store::credentials::{self, Credential, CredentialKind, TokenUpdate},
+    vocab::{ConnectionState, Provider},
 };
 
 pub(super) const TABLE: &str = "oauth_credentials";

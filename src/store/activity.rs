@@ -6,16 +6,16 @@ use sea_orm::{
     QueryOrder, QuerySelect,
 };
 
-use crate::domain::types::IntegrationKind;
+use crate::vocab::{ActivityName, ActivityStatus, IntegrationKind, Provider};
 
 use super::entities::integration_activity_logs::{self as logs, Entity as Logs};
 
 /// A new row of the activity log.
 pub struct NewActivity<'a> {
-    pub integration_type: &'a str,
-    pub provider: &'a str,
-    pub activity: &'a str,
-    pub status: &'a str,
+    pub integration_type: IntegrationKind,
+    pub provider: Provider,
+    pub activity: ActivityName,
+    pub status: ActivityStatus,
     pub duration_ms: i64,
     pub message: &'a str,
     pub user_id: Option<&'a str>,
@@ -31,10 +31,10 @@ pub async fn insert(
     let id = uuid::Uuid::now_v7().to_string();
     let model = logs::ActiveModel {
         id: Set(id.clone()),
-        integration_type: Set(row.integration_type.to_owned()),
-        provider: Set(row.provider.to_owned()),
-        activity: Set(row.activity.to_owned()),
-        status: Set(row.status.to_owned()),
+        integration_type: Set(row.integration_type),
+        provider: Set(row.provider),
+        activity: Set(row.activity),
+        status: Set(row.status),
         duration_ms: Set(row.duration_ms),
         message: Set(row.message.to_owned()),
         user_id: Set(row.user_id.map(str::to_owned)),
@@ -60,9 +60,9 @@ pub enum Visibility<'a> {
 /// Filters of a listing; `None` means any.
 #[derive(Default)]
 pub struct ListFilter<'a> {
-    pub integration_type: Option<&'a str>,
-    pub provider: Option<&'a str>,
-    pub status: Option<&'a str>,
+    pub integration_type: Option<IntegrationKind>,
+    pub provider: Option<Provider>,
+    pub status: Option<ActivityStatus>,
     pub start: Option<DateTime<Utc>>,
     pub end: Option<DateTime<Utc>>,
     /// Only ids strictly below this one (the previous page's last id).
@@ -76,7 +76,7 @@ pub async fn list(
     filter: ListFilter<'_>,
     limit: u64,
 ) -> Result<Vec<logs::Model>, sea_orm::DbErr> {
-    let ats = IntegrationKind::Ats.as_str();
+    let ats = IntegrationKind::Ats;
     let scope = match visibility {
         Visibility::Caller {
             user_id,

@@ -237,7 +237,38 @@ async fn bad_arguments_name_their_field(backend: Backend) {
     app.stop().await;
 }
 
+async fn an_unknown_activity_name_is_refused(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let refused = record(
+        &app.ctx.db,
+        ActivityEvent {
+            provider: Provider::LinkedIn,
+            activity: "profile.synk",
+            status: ActivityStatus::Success,
+            duration: Duration::ZERO,
+            message: String::new(),
+            user_id: Some("user-a"),
+            organization_id: None,
+            connection_id: None,
+        },
+    )
+    .await;
+    assert!(refused.is_err(), "{refused:?}");
+    let mut client = app.integration().await;
+    let listed = client
+        .list_activity(authed(
+            ListActivityRequest::default(),
+            &token("user-a", &[]),
+        ))
+        .await
+        .expect("list")
+        .into_inner();
+    assert!(listed.activities.is_empty(), "nothing stored");
+    app.stop().await;
+}
+
 db_tests!(
     filters_and_pages_newest_first,
-    bad_arguments_name_their_field
+    bad_arguments_name_their_field,
+    an_unknown_activity_name_is_refused
 );

@@ -18,7 +18,10 @@ use nextke_integrations::{
     metrics::Metrics,
     proto::{self, GetIntegrationStatusRequest},
     providers::http::{BreakerState, OutboundConfig, OutboundHttp, ProviderCall},
-    store::{credentials, jobs as job_store},
+    store::{
+        credentials,
+        jobs::{self as job_store, JobState},
+    },
 };
 use nextke_sandbox::{oauth_server::DEFAULT_SUBJECT, SandboxServer};
 use reqwest::StatusCode;
@@ -238,7 +241,7 @@ async fn open_circuit_delays_jobs_without_spending_attempts(backend: Backend) {
     loop {
         let row = job_store::find(&db, id).await.expect("db").expect("row");
         if row.last_error.as_deref() == Some("provider circuit open") {
-            assert_eq!(row.state, "pending", "delayed, not failed");
+            assert_eq!(row.state, JobState::Pending, "delayed, not failed");
             assert_eq!(row.attempts, 0, "no attempt spent");
             assert!(row.run_at > chrono::Utc::now(), "runs later");
             break;
