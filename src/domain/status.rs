@@ -50,12 +50,11 @@ pub async fn overview(
 /// The state a connection shows: what was stored, refined by token expiry
 /// (a connection that cannot renew its token expires with its access token).
 pub fn effective_state(
-    stored: &str,
+    stored: ConnectionState,
     renewable: bool,
     token_expires_at: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> ConnectionState {
-    let stored = ConnectionState::parse(stored).unwrap_or(ConnectionState::Error);
     if stored != ConnectionState::Connected || renewable {
         return stored;
     }
@@ -67,11 +66,11 @@ pub fn effective_state(
 }
 
 fn describe(row: ConnectionSummary, now: DateTime<Utc>) -> Option<ConnectionOverview> {
-    let provider = Provider::parse(&row.provider)?;
+    let provider = row.provider;
     Some(ConnectionOverview {
         // a client-credentials client asks for a new token by itself
         state: effective_state(
-            &row.state,
+            row.state,
             row.has_refresh_token || row.credential_kind == CredentialKind::OAuthClientCredentials,
             row.token_expires_at,
             now,

@@ -90,7 +90,7 @@ impl OAuthCore {
         new: NewCredential<'_>,
     ) -> Result<String, OAuthError> {
         let owner_key = new.owner.key();
-        let existing = credentials::find_by_owner(txn, new.provider.as_str(), &owner_key).await?;
+        let existing = credentials::find_by_owner(txn, new.provider, &owner_key).await?;
         if let Some(row) = existing {
             credentials::delete(txn, &row.id).await?;
         }
@@ -148,7 +148,7 @@ impl OAuthCore {
             txn,
             Credential {
                 id: id.clone(),
-                provider: new.provider.as_str().to_owned(),
+                provider: new.provider,
                 owner: owner_key.clone(),
                 user_id,
                 organization_id,
@@ -160,7 +160,7 @@ impl OAuthCore {
                 refresh_token_expires_at: refresh_expires,
                 key_id: keyring.primary_kid().to_owned(),
                 token_version: 1,
-                state: ConnectionState::Connected.as_str().to_owned(),
+                state: ConnectionState::Connected,
                 last_success_at: Some(now),
                 last_error_at: None,
                 last_error: None,

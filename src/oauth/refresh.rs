@@ -62,7 +62,7 @@ impl OAuthCore {
         endpoints: &OAuthEndpoints,
         row: &Credential,
     ) -> Result<SecretString, OAuthError> {
-        if row.state == ConnectionState::NeedsReauth.as_str() {
+        if row.state == ConnectionState::NeedsReauth {
             return Err(OAuthError::InvalidGrant);
         }
         if is_fresh(row, REFRESH_MARGIN) {
@@ -117,7 +117,7 @@ impl OAuthCore {
             txn.commit().await?;
             return self.open_access(&row);
         }
-        if row.state == ConnectionState::NeedsReauth.as_str() {
+        if row.state == ConnectionState::NeedsReauth {
             txn.commit().await?;
             return Err(OAuthError::InvalidGrant);
         }
@@ -154,7 +154,7 @@ impl OAuthCore {
                     .await
             }
         };
-        let provider = Provider::parse(&row.provider).unwrap_or(endpoints.provider);
+        let provider = row.provider;
         match result {
             Ok(tokens) => {
                 let (access, refresh) = seal_tokens(&self.keyring, &row.id, &row.owner, &tokens)?;
@@ -210,7 +210,7 @@ impl OAuthCore {
                 credentials::set_state(
                     &self.db,
                     &row.id,
-                    ConnectionState::Connected.as_str(),
+                    ConnectionState::Connected,
                     Some(&message),
                 )
                 .await?;

@@ -271,8 +271,7 @@ impl OAuthCore {
             .unwrap_or_else(|| requested_scopes.to_vec())
             .join(" ");
         let kid = self.keyring.primary_kid().to_owned();
-        let provider_name = provider.as_str();
-        let existing = credentials::find_by_owner(txn, provider_name, &owner_key).await?;
+        let existing = credentials::find_by_owner(txn, provider, &owner_key).await?;
         let id = match existing {
             Some(row) => {
                 let (access, refresh) = seal_tokens(&self.keyring, &row.id, &owner_key, tokens)?;
@@ -317,7 +316,7 @@ impl OAuthCore {
                     txn,
                     Credential {
                         id: id.clone(),
-                        provider: provider_name.to_owned(),
+                        provider,
                         owner: owner_key.clone(),
                         user_id,
                         organization_id,
@@ -329,7 +328,7 @@ impl OAuthCore {
                         refresh_token_expires_at: tokens.refresh_expires_at,
                         key_id: kid,
                         token_version: 1,
-                        state: ConnectionState::Connected.as_str().to_owned(),
+                        state: ConnectionState::Connected,
                         last_success_at: Some(now),
                         last_error_at: None,
                         last_error: None,
@@ -400,7 +399,7 @@ impl OAuthCore {
         credentials::set_state(
             db,
             connection_id,
-            ConnectionState::NeedsReauth.as_str(),
+            ConnectionState::NeedsReauth,
             Some(reason),
         )
         .await?;

@@ -19,8 +19,9 @@ use super::{
 
 pub use creds::{CredentialKind, Model as Credential};
 
-/// Stored name of a working connection.
-const CONNECTED: &str = "connected";
+use crate::vocab::{ConnectionState, Provider};
+
+const CONNECTED: ConnectionState = ConnectionState::Connected;
 
 /// Runs an update of rows matching `filter`, tells the caches whose rows
 /// changed, and answers how many did.
@@ -78,7 +79,7 @@ pub async fn find_for_update(
 /// The connection of an owner with a provider.
 pub async fn find_by_owner(
     db: &impl ConnectionTrait,
-    provider: &str,
+    provider: Provider,
     owner: &str,
 ) -> Result<Option<Credential>, sea_orm::DbErr> {
     Creds::find()
@@ -120,7 +121,7 @@ pub async fn update_tokens(
         token_expires_at: Set(update.token_expires_at),
         key_id: Set(update.key_id),
         token_version: Set(expected_version + 1),
-        state: Set(CONNECTED.to_owned()),
+        state: Set(CONNECTED),
         last_success_at: Set(Some(now)),
         last_error: Set(None),
         expiry_warned_at: Set(None),
@@ -142,12 +143,12 @@ pub async fn update_tokens(
 pub async fn set_state(
     db: &impl ConnectionTrait,
     id: &str,
-    state: &str,
+    state: ConnectionState,
     error: Option<&str>,
 ) -> Result<(), sea_orm::DbErr> {
     let now = Utc::now();
     let mut active = creds::ActiveModel {
-        state: Set(state.to_owned()),
+        state: Set(state),
         updated_at: Set(now),
         ..Default::default()
     };
@@ -297,11 +298,11 @@ pub async fn expiring_refreshable(
 #[derive(Clone, Debug, sea_orm::FromQueryResult)]
 pub struct ConnectionSummary {
     pub id: String,
-    pub provider: String,
+    pub provider: Provider,
     pub owner: String,
     pub organization_id: Option<String>,
     pub credential_kind: CredentialKind,
-    pub state: String,
+    pub state: ConnectionState,
     pub token_expires_at: Option<DateTime<Utc>>,
     pub has_refresh_token: bool,
     pub last_success_at: Option<DateTime<Utc>>,

@@ -13,9 +13,9 @@ use crate::{
     domain::{
         activity::{record, ActivityEvent},
         connectors::connector,
-        types::{ActivityStatus, Provider},
+        types::ActivityStatus,
     },
-    error::{AppError, Result},
+    error::Result,
     oauth::Revocation,
     store::{
         credentials::{self, Credential, CredentialKind},
@@ -32,8 +32,7 @@ pub fn refresh_job_key(connection_id: &str) -> String {
 /// revocation came to. The credential is deleted whatever the provider says.
 pub async fn disconnect(ctx: &AppContext, connection: &Credential) -> Result<Revocation> {
     let started = Instant::now();
-    let provider = Provider::parse(&connection.provider)
-        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("unknown stored provider")))?;
+    let provider = connection.provider;
     let revocation = match (connection.credential_kind, endpoints_of(ctx, provider)) {
         (CredentialKind::OAuthUserToken, Some(endpoints)) => {
             ctx.oauth.revoke(&endpoints, connection).await

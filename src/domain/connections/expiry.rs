@@ -11,7 +11,7 @@ use crate::{
     domain::{
         activity::{record, ActivityEvent},
         status::EXPIRING_WINDOW,
-        types::{ActivityStatus, Provider},
+        types::ActivityStatus,
     },
     error::Result,
     store::credentials,
@@ -28,9 +28,7 @@ pub async fn warn_expiring(ctx: &AppContext) -> Result<u64> {
     let expiring = credentials::expiring_unwarned(&ctx.db, now + EXPIRING_WINDOW, BATCH).await?;
     let mut warned = 0;
     for connection in expiring {
-        let Some(provider) = Provider::parse(&connection.provider) else {
-            continue;
-        };
+        let provider = connection.provider;
         let expired = connection.token_expires_at.is_some_and(|t| t <= now);
         let txn = ctx.db.begin().await?;
         // the mark first: a concurrent sweep that lost the race writes nothing

@@ -5,13 +5,7 @@ use crate::{context::AppContext, domain::types::ConnectionState, store::credenti
 
 /// A call with the connection worked.
 pub async fn succeeded(ctx: &AppContext, connection_id: &str) -> Result<(), sea_orm::DbErr> {
-    credentials::set_state(
-        &ctx.db,
-        connection_id,
-        ConnectionState::Connected.as_str(),
-        None,
-    )
-    .await
+    credentials::set_state(&ctx.db, connection_id, ConnectionState::Connected, None).await
 }
 
 /// A call with the connection failed for a reason its owner cannot fix (the
@@ -24,7 +18,7 @@ pub async fn failed(
     credentials::set_state(
         &ctx.db,
         connection_id,
-        ConnectionState::Connected.as_str(),
+        ConnectionState::Connected,
         Some(message),
     )
     .await
@@ -39,7 +33,7 @@ pub async fn needs_reauth(
     credentials::set_state(
         &ctx.db,
         connection_id,
-        ConnectionState::NeedsReauth.as_str(),
+        ConnectionState::NeedsReauth,
         Some(message),
     )
     .await

@@ -67,7 +67,7 @@ pub async fn get_profile(ctx: &AppContext, caller: &Identity) -> Result<ProfileV
     synced_sections.sort();
     Ok(ProfileView {
         state: effective_state(
-            &connection.state,
+            connection.state,
             connection.refresh_token.is_some(),
             connection.token_expires_at,
             Utc::now(),
@@ -202,8 +202,7 @@ pub async fn update_settings(
 pub async fn disconnect(ctx: &AppContext, caller: &Identity) -> Result<bool> {
     super::ensure_enabled(&ctx.config)?;
     let owner = credentials::user_owner(&caller.user_id);
-    let connection =
-        credentials::find_by_owner(&ctx.db, Provider::LinkedIn.as_str(), &owner).await?;
+    let connection = credentials::find_by_owner(&ctx.db, Provider::LinkedIn, &owner).await?;
     let Some(connection) = connection else {
         // a profile left without its connection goes too
         linkedin_profiles::delete(&ctx.db, &caller.user_id).await?;

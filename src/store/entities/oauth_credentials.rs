@@ -3,6 +3,8 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::vocab::{ConnectionState, Provider};
+
 /// Which kind of credential a connection holds, and so which of the sealed
 /// columns it uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
@@ -40,7 +42,7 @@ impl CredentialKind {
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: String,
-    pub provider: String,
+    pub provider: Provider,
     /// `user:<id>` or `org:<id>`; unique with the provider.
     pub owner: String,
     /// The user who connected it.
@@ -59,7 +61,7 @@ pub struct Model {
     pub key_id: String,
     /// Bumped on every token change; guards concurrent refreshes.
     pub token_version: i32,
-    pub state: String,
+    pub state: ConnectionState,
     pub last_success_at: Option<DateTimeUtc>,
     pub last_error_at: Option<DateTimeUtc>,
     pub last_error: Option<String>,
