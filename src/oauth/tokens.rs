@@ -12,7 +12,7 @@ use oauth2::{
     ExtraTokenFields, PkceCodeVerifier, RedirectUrl, RequestTokenError, Scope,
     StandardRevocableToken, StandardTokenResponse, TokenResponse, TokenUrl,
 };
-use sea_orm::{ConnectionTrait, TransactionTrait};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, TransactionTrait};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
@@ -255,9 +255,14 @@ impl OAuthCore {
 
     /// [`OAuthCore::save_connection`] inside the caller's transaction, so the
     /// connection and what goes with it are stored together or not at all.
+    ///
+    /// Not one upsert statement: every sealed column is bound to its row's id,
+    /// so a reconnect must seal for the id already stored. Two first connects
+    /// racing each other meet at the unique key (provider, owner): the loser's
+    /// insert, inside a savepoint, is undone and redone as the update.
     pub async fn save_connection_in(
         &self,
-        txn: &impl ConnectionTrait,
+        txn: &DatabaseTransaction,
         provider: Provider,
         owner: &ConnectionOwner,
         account_id: Option<&str>,
@@ -271,82 +276,98 @@ impl OAuthCore {
             .unwrap_or_else(|| requested_scopes.to_vec())
             .join(" ");
         let kid = self.keyring.primary_kid().to_owned();
-        let existing = credentials::find_by_owner(txn, provider, &owner_key).await?;
-        let id = match existing {
-            Some(row) => {
-                let (access, refresh) = seal_tokens(&self.keyring, &row.id, &owner_key, tokens)?;
-                let refresh_present = refresh.is_some();
-                let stored = credentials::update_tokens(
-                    txn,
-                    &row.id,
-                    row.token_version,
-                    TokenUpdate {
-                        access_token: access,
-                        refresh_token: refresh,
-                        token_expires_at: tokens.expires_at,
-                        refresh_token_expires_at: tokens.refresh_expires_at,
-                        scopes: Some(scopes),
-                        key_id: kid,
-                    },
-                )
-                .await?;
-                if !stored {
-                    return Err(OAuthError::Protocol(
-                        "connection changed concurrently, try again".to_owned(),
-                    ));
-                }
-                if !refresh_present {
-                    // a reconnect without a refresh token must not keep the old one
-                    credentials::clear_refresh_token(txn, &row.id).await?;
-                }
-                credentials::set_account(txn, &row.id, account_id).await?;
-                row.id
-            }
-            None => {
-                let id = uuid::Uuid::now_v7().to_string();
-                let (access, refresh) = seal_tokens(&self.keyring, &id, &owner_key, tokens)?;
-                let now = Utc::now();
-                let (user_id, organization_id) = match owner {
-                    ConnectionOwner::User { user_id } => (user_id.clone(), None),
-                    ConnectionOwner::Organization { org_id, user_id } => {
-                        (user_id.clone(), Some(org_id.clone()))
+        for attempt in 0..2 {
+            credentials::lock_owner(txn, provider, &owner_key).await?;
+            let existing = credentials::find_by_owner(txn, provider, &owner_key).await?;
+            let id = match existing {
+                Some(row) => {
+                    let (access, refresh) =
+                        seal_tokens(&self.keyring, &row.id, &owner_key, tokens)?;
+                    let refresh_present = refresh.is_some();
+                    let stored = credentials::update_tokens(
+                        txn,
+                        &row.id,
+                        row.token_version,
+                        TokenUpdate {
+                            access_token: access,
+                            refresh_token: refresh,
+                            token_expires_at: tokens.expires_at,
+                            refresh_token_expires_at: tokens.refresh_expires_at,
+                            scopes: Some(scopes.clone()),
+                            key_id: kid.clone(),
+                        },
+                    )
+                    .await?;
+                    if !stored {
+                        return Err(OAuthError::Protocol(
+                            "connection changed concurrently, try again".to_owned(),
+                        ));
                     }
-                };
-                credentials::insert(
-                    txn,
-                    Credential {
-                        id: id.clone(),
-                        provider,
-                        owner: owner_key.clone(),
-                        user_id,
-                        organization_id,
-                        account_id: account_id.map(str::to_owned),
-                        scopes,
-                        access_token: access,
-                        refresh_token: refresh,
-                        token_expires_at: tokens.expires_at,
-                        refresh_token_expires_at: tokens.refresh_expires_at,
-                        key_id: kid,
-                        token_version: 1,
-                        state: ConnectionState::Connected,
-                        last_success_at: Some(now),
-                        last_error_at: None,
-                        last_error: None,
-                        connected_at: now,
-                        updated_at: now,
-                        credential_kind: CredentialKind::OAuthUserToken,
-                        secret: None,
-                        webhook_secret: None,
-                        previous_webhook_secret: None,
-                        previous_webhook_secret_until: None,
-                        expiry_warned_at: None,
-                    },
-                )
-                .await?;
-                id
-            }
-        };
-        Ok(id)
+                    if !refresh_present {
+                        // a reconnect without a refresh token must not keep the old one
+                        credentials::clear_refresh_token(txn, &row.id).await?;
+                    }
+                    credentials::set_account(txn, &row.id, account_id).await?;
+                    row.id
+                }
+                None => {
+                    let id = uuid::Uuid::now_v7().to_string();
+                    let (access, refresh) = seal_tokens(&self.keyring, &id, &owner_key, tokens)?;
+                    let now = Utc::now();
+                    let (user_id, organization_id) = match owner {
+                        ConnectionOwner::User { user_id } => (user_id.clone(), None),
+                        ConnectionOwner::Organization { org_id, user_id } => {
+                            (user_id.clone(), Some(org_id.clone()))
+                        }
+                    };
+                    let savepoint = txn.begin().await?;
+                    let inserted = credentials::insert(
+                        &savepoint,
+                        Credential {
+                            id: id.clone(),
+                            provider,
+                            owner: owner_key.clone(),
+                            user_id,
+                            organization_id,
+                            account_id: account_id.map(str::to_owned),
+                            scopes: scopes.clone(),
+                            access_token: access,
+                            refresh_token: refresh,
+                            token_expires_at: tokens.expires_at,
+                            refresh_token_expires_at: tokens.refresh_expires_at,
+                            key_id: kid.clone(),
+                            token_version: 1,
+                            state: ConnectionState::Connected,
+                            last_success_at: Some(now),
+                            last_error_at: None,
+                            last_error: None,
+                            connected_at: now,
+                            updated_at: now,
+                            credential_kind: CredentialKind::OAuthUserToken,
+                            secret: None,
+                            webhook_secret: None,
+                            previous_webhook_secret: None,
+                            previous_webhook_secret_until: None,
+                            expiry_warned_at: None,
+                        },
+                    )
+                    .await;
+                    match inserted {
+                        Ok(()) => savepoint.commit().await?,
+                        Err(err) if attempt == 0 && crate::error::is_unique_violation(&err) => {
+                            savepoint.rollback().await?;
+                            continue;
+                        }
+                        Err(err) => return Err(err.into()),
+                    }
+                    id
+                }
+            };
+            return Ok(id);
+        }
+        Err(OAuthError::Protocol(
+            "connection changed concurrently, try again".to_owned(),
+        ))
     }
 
     /// Deletes a connection and its tokens.

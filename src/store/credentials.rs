@@ -89,6 +89,29 @@ pub async fn find_by_owner(
         .await
 }
 
+/// Takes the write lock of an owner's connection with a provider for the
+/// transaction, before reading it to change it: a write that changes nothing
+/// (the row lock on PostgreSQL when the row exists; the database's write lock
+/// on SQLite, which otherwise fails a read transaction that starts to write
+/// while another writes with "database is locked").
+pub async fn lock_owner(
+    db: &impl ConnectionTrait,
+    provider: Provider,
+    owner: &str,
+) -> Result<(), sea_orm::DbErr> {
+    use sea_orm::sea_query::Expr;
+    Creds::update_many()
+        .col_expr(
+            creds::Column::UpdatedAt,
+            Expr::col(creds::Column::UpdatedAt).into(),
+        )
+        .filter(creds::Column::Provider.eq(provider))
+        .filter(creds::Column::Owner.eq(owner))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 /// Inserts a new connection row.
 pub async fn insert(db: &impl ConnectionTrait, row: Credential) -> Result<(), sea_orm::DbErr> {
     changed(&row.owner);

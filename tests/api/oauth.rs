@@ -317,6 +317,55 @@ async fn fifty_concurrent_callers_cause_one_refresh(backend: Backend) {
     rig.app.stop().await;
 }
 
+/// First connects of one owner racing each other leave one connection, and
+/// none of them fails: the unique key turns the losers into updates.
+async fn racing_first_connects_leave_one_connection(backend: Backend) {
+    let rig = Arc::new(rig(backend).await);
+    let mut tasks = Vec::new();
+    for n in 0..8 {
+        let rig = rig.clone();
+        tasks.push(tokio::spawn(async move {
+            let tokens = nextke_integrations::oauth::TokenSet {
+                access_token: secrecy::SecretString::from(format!("access-{n}")),
+                refresh_token: None,
+                expires_at: None,
+                refresh_expires_at: None,
+                scopes: None,
+            };
+            rig.app
+                .ctx
+                .oauth
+                .save_connection(
+                    Provider::LinkedIn,
+                    &ConnectionOwner::User {
+                        user_id: "racer".into(),
+                    },
+                    None,
+                    &tokens,
+                    &[],
+                )
+                .await
+        }));
+    }
+    let mut ids = Vec::new();
+    for task in tasks {
+        ids.push(task.await.expect("join").expect("every connect succeeds"));
+    }
+    ids.dedup();
+    assert_eq!(ids.len(), 1, "one connection: {ids:?}");
+    let endpoints = rig.endpoints.clone();
+    let token = rig
+        .app
+        .ctx
+        .oauth
+        .access_token(&endpoints, &ids[0])
+        .await
+        .expect("the stored token opens");
+    assert!(token.expose_secret().starts_with("access-"));
+    let rig = Arc::try_unwrap(rig).ok().expect("sole owner");
+    rig.app.stop().await;
+}
+
 /// A provider that does not rotate refresh tokens answers a refresh without
 /// one: the stored refresh token stays, and the next refresh still works.
 async fn a_refresh_without_a_new_refresh_token_keeps_the_stored_one(backend: Backend) {
@@ -501,6 +550,7 @@ async fn a_client_credentials_connection_renews_with_its_own_client(backend: Bac
 db_tests!(
     a_client_credentials_connection_renews_with_its_own_client,
     a_refresh_without_a_new_refresh_token_keeps_the_stored_one,
+    racing_first_connects_leave_one_connection,
     connect_exchanges_code_with_pkce_and_stores_tokens,
     state_is_single_use_expires_and_belongs_to_its_user,
     sandbox_checks_pkce_verifier,
