@@ -90,7 +90,7 @@ impl OAuthCore {
         new: NewCredential<'_>,
     ) -> Result<String, OAuthError> {
         let owner_key = new.owner.key();
-        let existing = credentials::find_by_owner(txn, new.provider, &owner_key).await?;
+        let existing = credentials::find_by_owner(txn, new.provider, &new.owner.owner()).await?;
         if let Some(row) = existing {
             credentials::delete(txn, &row.id).await?;
         }
@@ -149,7 +149,7 @@ impl OAuthCore {
             Credential {
                 id: id.clone(),
                 provider: new.provider,
-                owner: owner_key.clone(),
+                owner: new.owner.owner(),
                 user_id,
                 organization_id,
                 account_id: new.account_id.map(str::to_owned),
@@ -193,7 +193,7 @@ impl OAuthCore {
         };
         let json = self
             .keyring
-            .open_string(sealed, &aad(&row.id, &row.owner, "secret"))?;
+            .open_string(sealed, &aad(&row.id, &row.owner.key(), "secret"))?;
         serde_json::from_str(json.expose_secret())
             .map(Some)
             .map_err(|_| OAuthError::Protocol("unreadable stored client".to_owned()))
@@ -210,15 +210,15 @@ impl OAuthCore {
         if let Some(sealed) = &row.webhook_secret {
             secrets.push(
                 self.keyring
-                    .open_string(sealed, &aad(&row.id, &row.owner, "webhook_secret"))?,
+                    .open_string(sealed, &aad(&row.id, &row.owner.key(), "webhook_secret"))?,
             );
         }
         let in_grace = row.previous_webhook_secret_until.is_some_and(|t| t > now);
         if let (Some(sealed), true) = (&row.previous_webhook_secret, in_grace) {
-            secrets.push(
-                self.keyring
-                    .open_string(sealed, &aad(&row.id, &row.owner, "previous_webhook_secret"))?,
-            );
+            secrets.push(self.keyring.open_string(
+                sealed,
+                &aad(&row.id, &row.owner.key(), "previous_webhook_secret"),
+            )?);
         }
         Ok(secrets)
     }
@@ -243,14 +243,15 @@ impl OAuthCore {
                 .ok_or(OAuthError::UnknownConnection)?;
         }
         let seal = |bytes: &[u8], column: &'static str| {
-            self.keyring.seal(bytes, &aad(&row.id, &row.owner, column))
+            self.keyring
+                .seal(bytes, &aad(&row.id, &row.owner.key(), column))
         };
         let current = seal(new_secret.expose_secret().as_bytes(), "webhook_secret")?;
         let previous = match &row.webhook_secret {
             Some(old) => {
                 let plain = self
                     .keyring
-                    .open(old, &aad(&row.id, &row.owner, "webhook_secret"))?;
+                    .open(old, &aad(&row.id, &row.owner.key(), "webhook_secret"))?;
                 Some(seal(&plain, "previous_webhook_secret")?)
             }
             None => None,

@@ -157,7 +157,8 @@ impl OAuthCore {
         let provider = row.provider;
         match result {
             Ok(tokens) => {
-                let (access, refresh) = seal_tokens(&self.keyring, &row.id, &row.owner, &tokens)?;
+                let (access, refresh) =
+                    seal_tokens(&self.keyring, &row.id, &row.owner.key(), &tokens)?;
                 let stored = credentials::update_tokens(
                     &txn,
                     &row.id,

@@ -47,14 +47,15 @@ impl OAuthCore {
                 .as_ref()
                 .map(|sealed| {
                     self.keyring
-                        .rewrap(sealed, &aad(&row.id, &row.owner, column))
+                        .rewrap(sealed, &aad(&row.id, &row.owner.key(), column))
                 })
                 .transpose()
         };
         let sealed = SealedColumns {
-            access_token: self
-                .keyring
-                .rewrap(&row.access_token, &aad(&row.id, &row.owner, "access_token"))?,
+            access_token: self.keyring.rewrap(
+                &row.access_token,
+                &aad(&row.id, &row.owner.key(), "access_token"),
+            )?,
             refresh_token: rewrap(&row.refresh_token, "refresh_token")?,
             secret: rewrap(&row.secret, "secret")?,
             webhook_secret: rewrap(&row.webhook_secret, "webhook_secret")?,

@@ -144,12 +144,17 @@ pub enum ConnectionOwner {
 }
 
 impl ConnectionOwner {
-    /// The owner key stored in the row.
-    pub fn key(&self) -> String {
+    /// The owner stored in the row.
+    pub fn owner(&self) -> credentials::Owner {
         match self {
             ConnectionOwner::User { user_id } => credentials::user_owner(user_id),
             ConnectionOwner::Organization { org_id, .. } => credentials::org_owner(org_id),
         }
+    }
+
+    /// The owner's stored key, which the sealed columns are bound to.
+    pub fn key(&self) -> String {
+        self.owner().key()
     }
 }
 
@@ -277,8 +282,8 @@ impl OAuthCore {
             .join(" ");
         let kid = self.keyring.primary_kid().to_owned();
         for attempt in 0..2 {
-            credentials::lock_owner(txn, provider, &owner_key).await?;
-            let existing = credentials::find_by_owner(txn, provider, &owner_key).await?;
+            credentials::lock_owner(txn, provider, &owner.owner()).await?;
+            let existing = credentials::find_by_owner(txn, provider, &owner.owner()).await?;
             let id = match existing {
                 Some(row) => {
                     let (access, refresh) =
@@ -326,7 +331,7 @@ impl OAuthCore {
                         Credential {
                             id: id.clone(),
                             provider,
-                            owner: owner_key.clone(),
+                            owner: owner.owner(),
                             user_id,
                             organization_id,
                             account_id: account_id.map(str::to_owned),
@@ -390,9 +395,10 @@ impl OAuthCore {
 
     /// Opens a connection's access token.
     pub(super) fn open_access(&self, row: &Credential) -> Result<SecretString, OAuthError> {
-        Ok(self
-            .keyring
-            .open_string(&row.access_token, &aad(&row.id, &row.owner, "access_token"))?)
+        Ok(self.keyring.open_string(
+            &row.access_token,
+            &aad(&row.id, &row.owner.key(), "access_token"),
+        )?)
     }
 
     /// Opens a connection's refresh token, if it has one.
@@ -404,7 +410,7 @@ impl OAuthCore {
             .as_ref()
             .map(|sealed| {
                 self.keyring
-                    .open_string(sealed, &aad(&row.id, &row.owner, "refresh_token"))
+                    .open_string(sealed, &aad(&row.id, &row.owner.key(), "refresh_token"))
             })
             .transpose()
             .map_err(OAuthError::from)

@@ -143,7 +143,7 @@ impl ConnectionCache {
     pub async fn summaries(
         &self,
         db: &DatabaseConnection,
-        owners: &[String],
+        owners: &[credentials::Owner],
     ) -> Result<Vec<ConnectionSummary>, DbErr> {
         let Some(inner) = self
             .inner
@@ -154,27 +154,29 @@ impl ConnectionCache {
         };
         let mut out = Vec::new();
         for owner in owners {
-            if inner.writing(owner) {
+            let key = owner.key();
+            let owner_key = key.as_str();
+            if inner.writing(owner_key) {
                 out.extend(credentials::summaries_of(db, std::slice::from_ref(owner)).await?);
                 continue;
             }
-            if let Some(entry) = inner.entries.get(owner) {
+            if let Some(entry) = inner.entries.get(owner_key) {
                 if entry.fetched.elapsed() < TTL {
                     out.extend(entry.rows.iter().cloned());
                     continue;
                 }
             }
-            let stamp = inner.stamp(owner);
+            let stamp = inner.stamp(owner_key);
             let rows = credentials::summaries_of(db, std::slice::from_ref(owner)).await?;
             if inner.live.load(Ordering::SeqCst)
-                && inner.stamp(owner) == stamp
-                && !inner.writing(owner)
+                && inner.stamp(owner_key) == stamp
+                && !inner.writing(owner_key)
             {
                 if inner.entries.len() >= MAX_ENTRIES {
                     inner.clear();
                 }
                 inner.entries.insert(
-                    owner.clone(),
+                    key.clone(),
                     Entry {
                         rows: Arc::new(rows.clone()),
                         fetched: Instant::now(),

@@ -36,7 +36,7 @@ async fn update_where(
         .exec_with_returning(db)
         .await?;
     for row in &rows {
-        changed(&row.owner);
+        changed(&row.owner.key());
     }
     Ok(rows.len())
 }
@@ -45,14 +45,16 @@ fn by_id(id: &str) -> Condition {
     Condition::all().add(creds::Column::Id.eq(id))
 }
 
-/// The owner key of a user's connection.
-pub fn user_owner(user_id: &str) -> String {
-    format!("user:{user_id}")
+pub use super::owner::Owner;
+
+/// The owner of a user's connection.
+pub fn user_owner(user_id: &str) -> Owner {
+    Owner::User(user_id.to_owned())
 }
 
-/// The owner key of an organization's connection.
-pub fn org_owner(org_id: &str) -> String {
-    format!("org:{org_id}")
+/// The owner of an organization's connection.
+pub fn org_owner(org_id: &str) -> Owner {
+    Owner::Organization(org_id.to_owned())
 }
 
 /// One connection by id.
@@ -80,11 +82,11 @@ pub async fn find_for_update(
 pub async fn find_by_owner(
     db: &impl ConnectionTrait,
     provider: Provider,
-    owner: &str,
+    owner: &Owner,
 ) -> Result<Option<Credential>, sea_orm::DbErr> {
     Creds::find()
         .filter(creds::Column::Provider.eq(provider))
-        .filter(creds::Column::Owner.eq(owner))
+        .filter(creds::Column::Owner.eq(owner.clone()))
         .one(db)
         .await
 }
@@ -97,7 +99,7 @@ pub async fn find_by_owner(
 pub async fn lock_owner(
     db: &impl ConnectionTrait,
     provider: Provider,
-    owner: &str,
+    owner: &Owner,
 ) -> Result<(), sea_orm::DbErr> {
     use sea_orm::sea_query::Expr;
     Creds::update_many()
@@ -106,7 +108,7 @@ pub async fn lock_owner(
             Expr::col(creds::Column::UpdatedAt).into(),
         )
         .filter(creds::Column::Provider.eq(provider))
-        .filter(creds::Column::Owner.eq(owner))
+        .filter(creds::Column::Owner.eq(owner.clone()))
         .exec(db)
         .await?;
     Ok(())
@@ -114,7 +116,7 @@ pub async fn lock_owner(
 
 /// Inserts a new connection row.
 pub async fn insert(db: &impl ConnectionTrait, row: Credential) -> Result<(), sea_orm::DbErr> {
-    changed(&row.owner);
+    changed(&row.owner.key());
     let active: creds::ActiveModel = row.into();
     Creds::insert(active).exec_without_returning(db).await?;
     Ok(())
@@ -191,7 +193,7 @@ pub async fn delete(db: &impl ConnectionTrait, id: &str) -> Result<bool, sea_orm
     let Some(row) = find(db, id).await? else {
         return Ok(false);
     };
-    changed(&row.owner);
+    changed(&row.owner.key());
     Ok(Creds::delete_by_id(id.to_owned())
         .exec(db)
         .await?
@@ -322,7 +324,7 @@ pub async fn expiring_refreshable(
 pub struct ConnectionSummary {
     pub id: String,
     pub provider: Provider,
-    pub owner: String,
+    pub owner: Owner,
     pub organization_id: Option<String>,
     pub credential_kind: CredentialKind,
     pub state: ConnectionState,
@@ -337,7 +339,7 @@ pub struct ConnectionSummary {
 /// Summaries of every connection of the given owners.
 pub async fn summaries_of(
     db: &impl ConnectionTrait,
-    owners: &[String],
+    owners: &[Owner],
 ) -> Result<Vec<ConnectionSummary>, sea_orm::DbErr> {
     use sea_orm::sea_query::Expr;
     Creds::find()

@@ -3,7 +3,10 @@
 
 use sea_orm::entity::prelude::*;
 
-use crate::vocab::{ConnectionState, Provider};
+use crate::{
+    store::owner::Owner,
+    vocab::{ConnectionState, Provider},
+};
 
 /// Which kind of credential a connection holds, and so which of the sealed
 /// columns it uses.
@@ -44,7 +47,7 @@ pub struct Model {
     pub id: String,
     pub provider: Provider,
     /// `user:<id>` or `org:<id>`; unique with the provider.
-    pub owner: String,
+    pub owner: Owner,
     /// The user who connected it.
     pub user_id: String,
     pub organization_id: Option<String>,
