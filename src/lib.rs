@@ -8,9 +8,10 @@
 //! - [`grpc`]: tonic adapters of `IntegrationService`, `CalendarService`,
 //!   `AtsService`, plus health, reflection and grpc-web; handlers only convert.
 //! - [`http`]: the axum shim (health, readiness, metrics, callbacks, webhooks).
-//! - [`domain`]: the rules, free of transport types; also the sweeps above
-//!   the engine (`domain::sweeps`: token refresh, prune, rewrap;
-//!   `domain::linkedin::jobs`).
+//! - [`domain`]: the rules, free of transport types; `domain::connections` is the
+//!   connection lifecycle every provider shares, each provider adding only its
+//!   own parts through a `Connector`; the sweeps above the engine
+//!   (`domain::sweeps`: token refresh, prune, rewrap; `domain::linkedin::jobs`).
 //! - [`oauth`]: authorization-code and client-credentials flows, sealed token
 //!   storage, single-flight refresh.
 //! - [`providers`]: outbound calls to providers through one HTTP client with

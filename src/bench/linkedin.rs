@@ -150,7 +150,6 @@ async fn run_on(args: &LinkedInArgs, base: Config, url: &str) -> anyhow::Result<
                         last_changed_at: None,
                         next_sync_at: Some(long_ago),
                         last_manual_sync_at: None,
-                        expiry_notified_at: None,
                         created_at: long_ago,
                         updated_at: long_ago,
                     },

@@ -3,6 +3,7 @@
 
 pub mod activity;
 pub mod connections;
+pub mod connectors;
 pub mod failed_jobs;
 pub mod linkedin;
 pub mod page_token;

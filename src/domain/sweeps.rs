@@ -12,7 +12,6 @@ use serde::{Deserialize, Serialize};
 use crate::{
     config::Config,
     context::AppContext,
-    domain::types::Provider,
     jobs::{enqueue, Job, JobError, JobHandler, KindSettings, NewJob, Registry, Schedule},
     oauth::{OAuthEndpoints, OAuthError, RefreshWhen},
     store::{credentials, jobs as job_store, oauth_states, rate_windows},
@@ -128,8 +127,7 @@ impl JobHandler for RefreshOne {
         let Some(row) = credentials::find(&self.0.db, &payload.connection_id).await? else {
             return Ok(()); // disconnected meanwhile
         };
-        let provider = Provider::parse(&row.provider)
-            .ok_or_else(|| JobError::Fatal(format!("unknown provider {}", row.provider)))?;
+        let provider = row.provider;
         let Some(endpoints) = OAuthEndpoints::for_provider(&self.0.config, provider) else {
             return Err(JobError::Fatal(format!("{provider} has no oauth refresh")));
         };

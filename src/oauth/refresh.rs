@@ -22,7 +22,7 @@ use super::{
 };
 use crate::{
     audit::{self as activity, ActivityEvent},
-    store::credentials::{self, Credential, TokenUpdate},
+    store::credentials::{self, Credential, CredentialKind, TokenUpdate},
     vocab::{ActivityStatus, ConnectionState, Provider},
 };
 
@@ -62,7 +62,7 @@ impl OAuthCore {
         endpoints: &OAuthEndpoints,
         row: &Credential,
     ) -> Result<SecretString, OAuthError> {
-        if row.state == ConnectionState::NeedsReauth.as_str() {
+        if row.state == ConnectionState::NeedsReauth {
             return Err(OAuthError::InvalidGrant);
         }
         if is_fresh(row, REFRESH_MARGIN) {
@@ -117,22 +117,44 @@ impl OAuthCore {
             txn.commit().await?;
             return self.open_access(&row);
         }
-        if row.state == ConnectionState::NeedsReauth.as_str() {
+        if row.state == ConnectionState::NeedsReauth {
             txn.commit().await?;
             return Err(OAuthError::InvalidGrant);
         }
-        let Some(refresh_token) = self.open_refresh(&row)? else {
-            self.mark_needs_reauth(&txn, &row.id, "access token expired and no refresh token")
-                .await?;
-            txn.commit().await?;
-            return Err(OAuthError::NoRefreshToken);
-        };
-
+        // a client of the owner's own presents itself, not our registration
+        let mut endpoints = endpoints.clone();
+        if let Some(client) = self.open_client(&row)? {
+            endpoints.client_id = client.client_id;
+            endpoints.client_secret = Some(SecretString::from(client.client_secret));
+        }
+        let endpoints = &endpoints;
         let started = Instant::now();
-        let result = self
-            .exchange_refresh(endpoints, &row.id, &refresh_token)
-            .await;
-        let provider = Provider::parse(&row.provider).unwrap_or(endpoints.provider);
+        let result = match row.credential_kind {
+            CredentialKind::ApiKey => {
+                // an API key does not expire
+                txn.commit().await?;
+                return self.open_access(&row);
+            }
+            CredentialKind::OAuthClientCredentials => {
+                let scopes: Vec<&str> = row.scopes.split_whitespace().collect();
+                self.client_credentials(endpoints, &scopes).await
+            }
+            CredentialKind::OAuthUserToken | CredentialKind::OAuthRefreshClient => {
+                let Some(refresh_token) = self.open_refresh(&row)? else {
+                    self.mark_needs_reauth(
+                        &txn,
+                        &row.id,
+                        "access token expired and no refresh token",
+                    )
+                    .await?;
+                    txn.commit().await?;
+                    return Err(OAuthError::NoRefreshToken);
+                };
+                self.exchange_refresh(endpoints, &row.id, &refresh_token)
+                    .await
+            }
+        };
+        let provider = row.provider;
         match result {
             Ok(tokens) => {
                 let (access, refresh) = seal_tokens(&self.keyring, &row.id, &row.owner, &tokens)?;
@@ -188,7 +210,7 @@ impl OAuthCore {
                 credentials::set_state(
                     &self.db,
                     &row.id,
-                    ConnectionState::Connected.as_str(),
+                    ConnectionState::Connected,
                     Some(&message),
                 )
                 .await?;
@@ -218,6 +240,7 @@ impl OAuthCore {
             provider: endpoints.provider.as_str(),
             operation: "token.refresh",
             credential_key: Some(connection_id),
+            loopback_plain_http: false,
         };
         let token = RefreshToken::new(refresh_token.expose_secret().to_owned());
         let response = client

@@ -23,7 +23,7 @@ use super::{
 use crate::{
     crypto::{Aad, Keyring},
     providers::http::is_safe_code,
-    store::credentials::{self, Credential, TokenUpdate},
+    store::credentials::{self, Credential, CredentialKind, TokenUpdate},
     vocab::{ConnectionState, Provider},
 };
 
@@ -144,7 +144,8 @@ pub enum ConnectionOwner {
 }
 
 impl ConnectionOwner {
-    fn key(&self) -> String {
+    /// The owner key stored in the row.
+    pub fn key(&self) -> String {
         match self {
             ConnectionOwner::User { user_id } => credentials::user_owner(user_id),
             ConnectionOwner::Organization { org_id, .. } => credentials::org_owner(org_id),
@@ -197,6 +198,7 @@ impl OAuthCore {
             provider: endpoints.provider.as_str(),
             operation: "token.authorization_code",
             credential_key: None,
+            loopback_plain_http: false,
         };
         let mut request = client.exchange_code(AuthorizationCode::new(code.to_owned()));
         if endpoints.use_pkce {
@@ -221,6 +223,7 @@ impl OAuthCore {
             provider: endpoints.provider.as_str(),
             operation: "token.client_credentials",
             credential_key: None,
+            loopback_plain_http: false,
         };
         let response = client
             .exchange_client_credentials()
@@ -268,8 +271,7 @@ impl OAuthCore {
             .unwrap_or_else(|| requested_scopes.to_vec())
             .join(" ");
         let kid = self.keyring.primary_kid().to_owned();
-        let provider_name = provider.as_str();
-        let existing = credentials::find_by_owner(txn, provider_name, &owner_key).await?;
+        let existing = credentials::find_by_owner(txn, provider, &owner_key).await?;
         let id = match existing {
             Some(row) => {
                 let (access, refresh) = seal_tokens(&self.keyring, &row.id, &owner_key, tokens)?;
@@ -314,7 +316,7 @@ impl OAuthCore {
                     txn,
                     Credential {
                         id: id.clone(),
-                        provider: provider_name.to_owned(),
+                        provider,
                         owner: owner_key.clone(),
                         user_id,
                         organization_id,
@@ -326,12 +328,18 @@ impl OAuthCore {
                         refresh_token_expires_at: tokens.refresh_expires_at,
                         key_id: kid,
                         token_version: 1,
-                        state: ConnectionState::Connected.as_str().to_owned(),
+                        state: ConnectionState::Connected,
                         last_success_at: Some(now),
                         last_error_at: None,
                         last_error: None,
                         connected_at: now,
                         updated_at: now,
+                        credential_kind: CredentialKind::OAuthUserToken,
+                        secret: None,
+                        webhook_secret: None,
+                        previous_webhook_secret: None,
+                        previous_webhook_secret_until: None,
+                        expiry_warned_at: None,
                     },
                 )
                 .await?;
@@ -391,10 +399,29 @@ impl OAuthCore {
         credentials::set_state(
             db,
             connection_id,
-            ConnectionState::NeedsReauth.as_str(),
+            ConnectionState::NeedsReauth,
             Some(reason),
         )
         .await?;
         Ok(())
+    }
+}
+
+/// A secret-free description of a failed revocation.
+pub(super) fn revocation_error(
+    err: &RequestTokenError<crate::providers::http::ProviderError, BasicRevocationErrorResponse>,
+) -> String {
+    match err {
+        RequestTokenError::ServerResponse(response) => {
+            let code = response.error().as_ref();
+            if is_safe_code(code) {
+                format!("revocation endpoint answered {code}")
+            } else {
+                "revocation endpoint answered an error".to_owned()
+            }
+        }
+        RequestTokenError::Request(provider) => provider.to_string(),
+        RequestTokenError::Parse(..) => "unreadable revocation response".to_owned(),
+        RequestTokenError::Other(_) => "revocation request failed".to_owned(),
     }
 }
