@@ -10,15 +10,19 @@
 //! - [`http`]: the axum shim (health, readiness, metrics, callbacks, webhooks).
 //! - [`domain`]: the rules, free of transport types; `domain::connections` is the
 //!   connection lifecycle every provider shares, each provider adding only its
-//!   own parts through a `Connector`.
+//!   own parts through a `Connector`; the sweeps above the engine
+//!   (`domain::sweeps`: token refresh, prune, rewrap; `domain::linkedin::jobs`).
 //! - [`oauth`]: authorization-code and client-credentials flows, sealed token
 //!   storage, single-flight refresh.
 //! - [`providers`]: outbound calls to providers through one HTTP client with
 //!   retries, rate budgets and circuit breakers.
-//! - [`store`]: SeaORM entities and queries; the schema lives in `migration/`.
+//! - [`jobs`]: the background engine, a durable queue and a scheduler that
+//!   know no job kind; the breaker gate is injected ([`jobs::Gate`]).
+//! - [`store`]: SeaORM entities and queries, typed with [`vocab`], knowing no
+//!   domain rule; the schema lives in `migration/`.
 //! - [`vocab`]: the shared vocabulary at the bottom (`Provider`,
-//!   `IntegrationKind`, `ConnectionState`, `ActivityStatus`), SeaORM
-//!   string-backed enums every layer may use.
+//!   `IntegrationKind`, `ConnectionState`, `ActivityName`, `ActivityStatus`,
+//!   `JobState`), SeaORM string-backed enums every layer may use.
 //! - [`audit`]: the audit writer (one activity row), at the bottom so `oauth/`
 //!   records activity without importing the domain.
 //! - [`limits`]: lengths of caller-supplied values, matching the columns.

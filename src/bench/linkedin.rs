@@ -179,7 +179,7 @@ async fn run_on(args: &LinkedInArgs, base: Config, url: &str) -> anyhow::Result<
             ..WorkerConfig::default()
         },
         None,
-        Some(ctx.outbound.clone()),
+        Some(crate::startup::circuit_gate(ctx.outbound.clone())),
     );
     let started_at = Utc::now();
     let started = Instant::now();

@@ -13,7 +13,7 @@ use crate::{
         types::{ActivityName, ActivityStatus, IntegrationKind, Provider},
     },
     error::{AppError, Result},
-    store::activity::{self as store, ListFilter, Visibility},
+    store::activity::{self as store, ListFilter, Scope},
 };
 
 /// Page size when the caller sets none.
@@ -85,18 +85,30 @@ pub async fn list(
         .filter(|t| !t.is_empty())
         .map(decode_page_token)
         .transpose()?;
+    // a user sees their own activity, and the ATS activity of the
+    // organizations they administer (ATS connections belong to organizations)
     let admin_orgs: Vec<String> = caller.admin_org_ids().map(str::to_owned).collect();
-    let visibility = match query.organization_id.as_deref().filter(|o| !o.is_empty()) {
-        Some(org) if caller.is_admin_of(org) => Visibility::Organization(org),
+    let organization_kinds = &[IntegrationKind::Ats][..];
+    let only_org;
+    let scope = match query.organization_id.as_deref().filter(|o| !o.is_empty()) {
+        Some(org) if caller.is_admin_of(org) => {
+            only_org = [org.to_owned()];
+            Scope {
+                user_id: None,
+                organization_ids: &only_org,
+                organization_kinds,
+            }
+        }
         Some(org) if caller.is_member_of(org) => {
             return Err(AppError::PermissionDenied(
                 "organization activity needs the admin role".to_owned(),
             ))
         }
         Some(_) => return Err(AppError::NotFound("organization")),
-        None => Visibility::Caller {
-            user_id: &caller.user_id,
-            admin_org_ids: &admin_orgs,
+        None => Scope {
+            user_id: Some(&caller.user_id),
+            organization_ids: &admin_orgs,
+            organization_kinds,
         },
     };
     let filter = ListFilter {
@@ -107,7 +119,7 @@ pub async fn list(
         end: query.end,
         before_id: before_id.as_deref(),
     };
-    let mut rows = store::list(db, visibility, filter, u64::from(page_size) + 1).await?;
+    let mut rows = store::list(db, scope, filter, u64::from(page_size) + 1).await?;
     let next_page_token = if rows.len() > page_size as usize {
         rows.truncate(page_size as usize);
         rows.last().map(|r| encode_page_token(&r.id))

@@ -9,4 +9,5 @@ pub mod linkedin;
 pub mod page_token;
 pub mod readiness;
 pub mod status;
+pub mod sweeps;
 pub mod types;

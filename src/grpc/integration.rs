@@ -145,7 +145,7 @@ impl IntegrationService for IntegrationApi {
     }
 }
 
-fn job_to_proto(job: crate::store::jobs::JobRow) -> proto::FailedJob {
+fn job_to_proto(job: failed_jobs::FailedJob) -> proto::FailedJob {
     proto::FailedJob {
         id: job.id,
         kind: job.kind,

@@ -11,13 +11,15 @@ use std::{
 };
 
 use nextke_integrations::{
+    domain::sweeps,
     jobs::{
-        enqueue, sweeps, Job, JobError, JobHandler, KindSettings, NewJob, Registry, WorkerConfig,
+        enqueue, Job, JobError, JobHandler, KindSettings, NewJob, Registry, WorkerConfig,
         WorkerPool,
     },
     metrics::Metrics,
     proto::{self, GetIntegrationStatusRequest},
     providers::http::{BreakerState, OutboundConfig, OutboundHttp, ProviderCall},
+    startup::circuit_gate,
     store::{
         credentials,
         jobs::{self as job_store, JobState},
@@ -228,7 +230,7 @@ async fn open_circuit_delays_jobs_without_spending_attempts(backend: Backend) {
             ..WorkerConfig::default()
         },
         None,
-        Some(outbound.clone()),
+        Some(circuit_gate(outbound.clone())),
     );
     let id = enqueue(
         &db,

@@ -1,7 +1,7 @@
-//! The engine's own periodic work: refreshing tokens that expire soon,
-//! pruning, and re-sealing secrets after a key rotation. The integrations add
-//! their sweeps (LinkedIn sync due, reminders due, ATS sync and polling) the
-//! same way.
+//! The built-in periodic work, above the engine: refreshing tokens that
+//! expire soon, pruning, and re-sealing secrets after a key rotation. The
+//! engine (`jobs/`) only runs and schedules them; the integrations add their
+//! sweeps (LinkedIn sync due, reminders due, ATS sync and polling) the same way.
 
 use std::{sync::Arc, time::Duration};
 
@@ -9,17 +9,12 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DbErr};
 use serde::{Deserialize, Serialize};
 
-use super::{
-    handler::{Job, JobError, JobHandler},
-    queue::{enqueue, NewJob},
-    registry::{KindSettings, Registry},
-    scheduler::Schedule,
-};
 use crate::{
     config::Config,
     context::AppContext,
+    jobs::{enqueue, Job, JobError, JobHandler, KindSettings, NewJob, Registry, Schedule},
     oauth::{OAuthEndpoints, OAuthError, RefreshWhen},
-    store::{credentials, jobs as job_store, oauth_states},
+    store::{credentials, jobs as job_store, oauth_states, rate_windows},
 };
 
 /// Finds connections whose tokens expire soon and enqueues their refresh.
@@ -168,8 +163,7 @@ impl JobHandler for Prune {
         let states = oauth_states::prune_expired(&self.0.db).await?;
         // no throttle window lasts a day
         let windows =
-            crate::store::rate_windows::prune(&self.0.db, Utc::now() - chrono::Duration::days(1))
-                .await?;
+            rate_windows::prune(&self.0.db, Utc::now() - chrono::Duration::days(1)).await?;
         tracing::info!(
             jobs = jobs_deleted,
             ticks,
