@@ -22,8 +22,7 @@ const MAX_MESSAGE: usize = 500;
 #[derive(Clone, Debug)]
 pub struct ActivityEvent<'a> {
     pub provider: Provider,
-    /// The stored name of an [`ActivityName`]; an unknown name is refused.
-    pub activity: &'a str,
+    pub activity: ActivityName,
     pub status: ActivityStatus,
     pub duration: Duration,
     pub message: String,
@@ -37,9 +36,6 @@ pub async fn record(
     db: &impl ConnectionTrait,
     event: ActivityEvent<'_>,
 ) -> Result<String, sea_orm::DbErr> {
-    let activity = ActivityName::parse(event.activity).ok_or_else(|| {
-        sea_orm::DbErr::Custom(format!("unknown activity name {:?}", event.activity))
-    })?;
     let mut message = event.message;
     if message.len() > MAX_MESSAGE {
         let mut cut = MAX_MESSAGE;
@@ -53,7 +49,7 @@ pub async fn record(
         NewActivity {
             integration_type: event.provider.kind(),
             provider: event.provider,
-            activity,
+            activity: event.activity,
             status: event.status,
             duration_ms: i64::try_from(event.duration.as_millis()).unwrap_or(i64::MAX),
             message: &message,

@@ -20,6 +20,7 @@ use super::{
     transport::OAuthTransport,
     OAuthCore, OAuthEndpoints, OAuthError,
 };
+use crate::vocab::ActivityName;
 use crate::{
     audit::{self as activity, ActivityEvent},
     store::credentials::{self, Credential, CredentialKind, TokenUpdate},
@@ -270,7 +271,7 @@ impl OAuthCore {
             db,
             ActivityEvent {
                 provider,
-                activity: "token.refresh",
+                activity: ActivityName::TokenRefresh,
                 status,
                 duration: started.elapsed(),
                 message,

@@ -13,7 +13,7 @@ use dashmap::DashMap;
 use nextke_integrations::{
     domain::{
         activity::{record, ActivityEvent},
-        types::{ActivityStatus, Provider},
+        types::{ActivityName, ActivityStatus, Provider},
     },
     jobs::{
         enqueue, fire, start_scheduler, tick_of, Job, JobError, JobHandler, KindSettings, NewJob,
@@ -283,7 +283,7 @@ async fn outbox_commits_or_drops_the_job_with_its_change(backend: Backend) {
     let app = spawn_app(backend).await;
     let event = || ActivityEvent {
         provider: Provider::LinkedIn,
-        activity: "profile.sync",
+        activity: ActivityName::ProfileSync,
         status: ActivityStatus::Success,
         duration: Duration::from_millis(1),
         message: "outbox test".to_owned(),

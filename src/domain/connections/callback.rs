@@ -11,6 +11,7 @@ use super::{
     connector::{ConnectFailure, Connecting},
     Integration,
 };
+use crate::vocab::ActivityName;
 use crate::{
     context::AppContext,
     domain::{
@@ -69,7 +70,7 @@ pub async fn complete_callback(
                 &ctx.db,
                 ActivityEvent {
                     provider: flow.provider,
-                    activity: "oauth.connect",
+                    activity: ActivityName::OAuthConnect,
                     status: ActivityStatus::Failure,
                     duration: started.elapsed(),
                     message: failed.message,

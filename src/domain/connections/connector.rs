@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use sea_orm::{DatabaseTransaction, TransactionTrait};
 
+use crate::vocab::ActivityName;
 use crate::{
     context::AppContext,
     domain::{
@@ -100,7 +101,7 @@ impl Connecting<'_> {
             &txn,
             ActivityEvent {
                 provider: self.provider,
-                activity: "oauth.connect",
+                activity: ActivityName::OAuthConnect,
                 status: ActivityStatus::Success,
                 duration: self.started.elapsed(),
                 message,

@@ -8,6 +8,7 @@ use std::time::Instant;
 use sea_orm::TransactionTrait;
 
 use super::callback::endpoints_of;
+use crate::vocab::ActivityName;
 use crate::{
     context::AppContext,
     domain::{
@@ -53,7 +54,7 @@ pub async fn disconnect(ctx: &AppContext, connection: &Credential) -> Result<Rev
         &txn,
         ActivityEvent {
             provider,
-            activity: "oauth.disconnect",
+            activity: ActivityName::OAuthDisconnect,
             status: ActivityStatus::Success,
             duration: started.elapsed(),
             message: format!(

@@ -6,6 +6,7 @@
 use chrono::Utc;
 use sea_orm::TransactionTrait;
 
+use crate::vocab::ActivityName;
 use crate::{
     context::AppContext,
     domain::{
@@ -41,9 +42,9 @@ pub async fn warn_expiring(ctx: &AppContext) -> Result<u64> {
             ActivityEvent {
                 provider,
                 activity: if expired {
-                    "token.expired"
+                    ActivityName::TokenExpired
                 } else {
-                    "token.expiring"
+                    ActivityName::TokenExpiring
                 },
                 status: ActivityStatus::Pending,
                 duration: std::time::Duration::ZERO,

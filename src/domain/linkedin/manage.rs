@@ -11,6 +11,7 @@ use super::{
     settings::{Frequency, Privacy, SettingsUpdate},
     sync::{privacy_of, stored_profile},
 };
+use crate::vocab::ActivityName;
 use crate::{
     auth::Identity,
     context::AppContext,
@@ -169,7 +170,7 @@ pub async fn update_settings(
         &txn,
         ActivityEvent {
             provider: Provider::LinkedIn,
-            activity: "settings.update",
+            activity: ActivityName::SettingsUpdate,
             status: ActivityStatus::Success,
             duration: started.elapsed(),
             message: format!(

@@ -17,6 +17,7 @@ use super::{
     profile::{Basic, Capability, Profile, Section, SectionTimes},
     settings::{Frequency, Privacy},
 };
+use crate::vocab::ActivityName;
 use crate::{
     auth::Identity,
     context::AppContext,
@@ -134,7 +135,7 @@ pub async fn sync_user(ctx: &AppContext, user_id: &str, trigger: Trigger) -> Res
         &ctx.db,
         ActivityEvent {
             provider: Provider::LinkedIn,
-            activity: "profile.sync",
+            activity: ActivityName::ProfileSync,
             status,
             duration: started.elapsed(),
             message: format!("{trigger} sync: {message}"),
