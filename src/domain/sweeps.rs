@@ -98,13 +98,17 @@ impl JobHandler for RefreshSweep {
             credentials::expiring_refreshable(&self.0.db, Utc::now() + window, SWEEP_BATCH).await?;
         let mut queued = 0;
         for row in rows {
+            if OAuthEndpoints::for_provider(&self.0.config, row.provider).is_none() {
+                // its provider's OAuth client has not landed: nothing can renew it yet
+                continue;
+            }
             let mut job = NewJob::new(
                 TOKEN_REFRESH,
                 RefreshPayload {
                     connection_id: row.id.clone(),
                 },
             )
-            .unique(format!("{TOKEN_REFRESH}:{}", row.id))
+            .unique(crate::domain::connections::refresh_job_key(&row.id))
             .for_user(row.user_id.clone());
             if let Some(org) = &row.organization_id {
                 job = job.for_organization(org.clone());
@@ -113,7 +117,11 @@ impl JobHandler for RefreshSweep {
                 queued += 1;
             }
         }
-        tracing::info!(queued, "token refresh sweep");
+        // and the owners of connections that cannot renew hear it once
+        let warned = crate::domain::connections::warn_expiring(&self.0)
+            .await
+            .map_err(|e| JobError::Retry(e.to_string()))?;
+        tracing::info!(queued, warned, "token refresh sweep");
         Ok(())
     }
 }
