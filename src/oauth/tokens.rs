@@ -281,10 +281,12 @@ impl OAuthCore {
             .unwrap_or_else(|| requested_scopes.to_vec())
             .join(" ");
         let kid = self.keyring.primary_kid().to_owned();
-        for attempt in 0..2 {
-            credentials::lock_owner(txn, provider, &owner.owner()).await?;
+        for attempt in 0..3 {
+            let locked = credentials::lock_owner(txn, provider, &owner.owner()).await?;
             let existing = credentials::find_by_owner(txn, provider, &owner.owner()).await?;
             let id = match existing {
+                // committed by a racing connect after our lock found nothing: lock it now
+                Some(_) if !locked => continue,
                 Some(row) => {
                     let (access, refresh) =
                         seal_tokens(&self.keyring, &row.id, &owner_key, tokens)?;
@@ -359,7 +361,7 @@ impl OAuthCore {
                     .await;
                     match inserted {
                         Ok(()) => savepoint.commit().await?,
-                        Err(err) if attempt == 0 && crate::error::is_unique_violation(&err) => {
+                        Err(err) if attempt < 2 && crate::error::is_unique_violation(&err) => {
                             savepoint.rollback().await?;
                             continue;
                         }

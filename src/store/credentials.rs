@@ -95,14 +95,15 @@ pub async fn find_by_owner(
 /// transaction, before reading it to change it: a write that changes nothing
 /// (the row lock on PostgreSQL when the row exists; the database's write lock
 /// on SQLite, which otherwise fails a read transaction that starts to write
-/// while another writes with "database is locked").
+/// while another writes with "database is locked"). Answers whether a row
+/// was there to lock.
 pub async fn lock_owner(
     db: &impl ConnectionTrait,
     provider: Provider,
     owner: &Owner,
-) -> Result<(), sea_orm::DbErr> {
+) -> Result<bool, sea_orm::DbErr> {
     use sea_orm::sea_query::Expr;
-    Creds::update_many()
+    Ok(Creds::update_many()
         .col_expr(
             creds::Column::UpdatedAt,
             Expr::col(creds::Column::UpdatedAt).into(),
@@ -110,8 +111,9 @@ pub async fn lock_owner(
         .filter(creds::Column::Provider.eq(provider))
         .filter(creds::Column::Owner.eq(owner.clone()))
         .exec(db)
-        .await?;
-    Ok(())
+        .await?
+        .rows_affected
+        > 0)
 }
 
 /// Inserts a new connection row.
