@@ -98,7 +98,8 @@ async fn postgres_pools_wake_when_work_comes_due() {
         .query_one(sea_orm::Statement::from_string(
             db.get_database_backend(),
             "SELECT count(pg_terminate_backend(pid)) AS n FROM pg_stat_activity \
-             WHERE pid <> pg_backend_pid() AND query ILIKE 'LISTEN%nextke_jobs%'",
+             WHERE pid <> pg_backend_pid() AND datname = current_database() \
+             AND query ILIKE 'LISTEN%nextke_jobs%'",
         ))
         .await
         .expect("terminate the listener")
