@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::{oauth::OAuthError, providers::http::ProviderError};
+use crate::error::{AppError, JobOutcome};
 
 /// A claimed job, as its handler sees it.
 #[derive(Clone, Debug)]
@@ -41,29 +41,25 @@ pub enum JobError {
     /// Retrying cannot help: the job is dead at once.
     #[error("{0}")]
     Fatal(String),
+    /// Nothing to retry and nothing wrong with the job (the connection was
+    /// disconnected or needs its owner to reconnect, the integration is off):
+    /// the handler recorded it where the owner sees it, and the job completes.
+    #[error("{0}")]
+    Settled(String),
 }
 
-impl From<ProviderError> for JobError {
-    fn from(err: ProviderError) -> Self {
+impl From<AppError> for JobError {
+    /// The job half of the one table ([`AppError::answer`]).
+    fn from(err: AppError) -> Self {
+        let outcome = err.answer().job;
+        // `last_error` is secret-free: an internal error shows its outer context only
         let message = err.to_string();
-        match &err {
-            ProviderError::CircuitOpen { retry_in, .. }
-            | ProviderError::RateLimited { retry_in, .. } => JobError::Delay(*retry_in, message),
-            _ if err.is_retryable() => match err.retry_after() {
-                Some(wait) => JobError::RetryAfter(wait, message),
-                None => JobError::Retry(message),
-            },
-            _ => JobError::Fatal(message),
-        }
-    }
-}
-
-impl From<OAuthError> for JobError {
-    fn from(err: OAuthError) -> Self {
-        match err {
-            OAuthError::Provider(provider) => provider.into(),
-            OAuthError::Db(db) => JobError::Retry(format!("database: {db}")),
-            other => JobError::Fatal(other.to_string()),
+        match outcome {
+            JobOutcome::Retry { after: None } => JobError::Retry(message),
+            JobOutcome::Retry { after: Some(wait) } => JobError::RetryAfter(wait, message),
+            JobOutcome::Delay(wait) => JobError::Delay(wait, message),
+            JobOutcome::Settled => JobError::Settled(message),
+            JobOutcome::Fatal => JobError::Fatal(message),
         }
     }
 }
