@@ -317,3 +317,169 @@ impl AppError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use http::StatusCode as H;
+    use tonic::Code as G;
+
+    use super::*;
+
+    fn provider(kind: FailureKind) -> AppError {
+        AppError::provider("linkedin", kind, "linkedin answered 429, worth retrying")
+    }
+
+    #[test]
+    fn each_provider_kind_has_one_answer_everywhere() {
+        let now = Utc::now();
+        let secs = Duration::from_secs;
+        let cases = [
+            (
+                FailureKind::Retry { after: None },
+                (G::Unavailable, H::SERVICE_UNAVAILABLE, None),
+                JobOutcome::Retry { after: None },
+            ),
+            (
+                FailureKind::Retry {
+                    after: Some(secs(4)),
+                },
+                (G::Unavailable, H::SERVICE_UNAVAILABLE, Some(secs(4))),
+                JobOutcome::Retry {
+                    after: Some(secs(4)),
+                },
+            ),
+            (
+                FailureKind::RateLimited {
+                    until: now + chrono::Duration::seconds(30),
+                },
+                (G::Unavailable, H::SERVICE_UNAVAILABLE, Some(secs(30))),
+                JobOutcome::Delay(secs(30)),
+            ),
+            (
+                FailureKind::CircuitOpen { retry_in: secs(7) },
+                (G::Unavailable, H::SERVICE_UNAVAILABLE, Some(secs(7))),
+                JobOutcome::Delay(secs(7)),
+            ),
+            (
+                FailureKind::Reauth,
+                (G::FailedPrecondition, H::BAD_REQUEST, None),
+                JobOutcome::Settled,
+            ),
+            (
+                FailureKind::Permanent,
+                (G::FailedPrecondition, H::BAD_REQUEST, None),
+                JobOutcome::Fatal,
+            ),
+        ];
+        for (kind, (grpc, http, retry_after), job) in cases {
+            let answer = provider(kind).answer_at(now);
+            assert_eq!(
+                (answer.grpc, answer.http, answer.retry_after, answer.job),
+                (grpc, http, retry_after, job),
+                "{kind:?}"
+            );
+        }
+        // a rate limit that already ended: run again now
+        let past = provider(FailureKind::RateLimited {
+            until: now - chrono::Duration::seconds(5),
+        });
+        assert_eq!(past.answer_at(now).job, JobOutcome::Delay(Duration::ZERO));
+    }
+
+    #[test]
+    fn the_other_errors_keep_their_codes() {
+        let cases = [
+            (
+                AppError::invalid("f", "bad"),
+                G::InvalidArgument,
+                H::BAD_REQUEST,
+                JobOutcome::Fatal,
+            ),
+            (
+                AppError::Unauthenticated,
+                G::Unauthenticated,
+                H::UNAUTHORIZED,
+                JobOutcome::Fatal,
+            ),
+            (
+                AppError::PermissionDenied("no".into()),
+                G::PermissionDenied,
+                H::FORBIDDEN,
+                JobOutcome::Fatal,
+            ),
+            (
+                AppError::NotFound("x"),
+                G::NotFound,
+                H::NOT_FOUND,
+                JobOutcome::Settled,
+            ),
+            (
+                AppError::AlreadyExists("x"),
+                G::AlreadyExists,
+                H::CONFLICT,
+                JobOutcome::Settled,
+            ),
+            // Google AIP-193: FAILED_PRECONDITION is 400, not 412
+            (
+                AppError::FailedPrecondition("off".into()),
+                G::FailedPrecondition,
+                H::BAD_REQUEST,
+                JobOutcome::Settled,
+            ),
+            (
+                AppError::ResourceExhausted {
+                    message: "slow down".into(),
+                    retry_after: Some(Duration::from_secs(9)),
+                },
+                G::ResourceExhausted,
+                H::TOO_MANY_REQUESTS,
+                JobOutcome::Delay(Duration::from_secs(9)),
+            ),
+            (
+                AppError::Unavailable("down".into()),
+                G::Unavailable,
+                H::SERVICE_UNAVAILABLE,
+                JobOutcome::Retry { after: None },
+            ),
+            (
+                AppError::Internal(anyhow::anyhow!("boom")),
+                G::Internal,
+                H::INTERNAL_SERVER_ERROR,
+                JobOutcome::Retry { after: None },
+            ),
+        ];
+        for (err, grpc, http, job) in cases {
+            let answer = err.answer();
+            assert_eq!(
+                (answer.grpc, answer.http, answer.job),
+                (grpc, http, job),
+                "{err:?}"
+            );
+            assert_eq!(err.codes(), (grpc, http));
+        }
+    }
+
+    #[test]
+    fn messages_say_the_kind() {
+        let until = DateTime::parse_from_rfc3339("2026-01-02T03:04:05Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let limited = provider(FailureKind::RateLimited { until });
+        assert_eq!(
+            limited.to_string(),
+            "linkedin rate limit reached, retry after 2026-01-02T03:04:05Z: linkedin answered 429, worth retrying"
+        );
+        let open = provider(FailureKind::CircuitOpen {
+            retry_in: Duration::from_millis(1_200),
+        });
+        assert!(
+            open.to_string().contains("(circuit open), retry in 2 s"),
+            "{open}"
+        );
+        assert!(provider(FailureKind::Reauth)
+            .to_string()
+            .contains("reconnect needed"));
+        assert_eq!(ceil_secs(Duration::ZERO), 1);
+        assert_eq!(ceil_secs(Duration::from_secs(3)), 3);
+    }
+}

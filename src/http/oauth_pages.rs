@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use axum::{
     extract::{RawQuery, State},
-    http::{header, HeaderMap, HeaderValue, StatusCode},
+    http::{header, HeaderMap, HeaderValue},
     response::{IntoResponse, Redirect, Response},
 };
 
@@ -16,6 +16,7 @@ use crate::{
         connections::{self, Integration, BROWSER_COOKIE},
         linkedin::complete_callback,
     },
+    error::AppError,
     oauth::{new_browser_secret, STATE_TTL},
 };
 
@@ -76,7 +77,10 @@ async fn start(
                         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
                     response
                 }
-                Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+                Err(_) => {
+                    AppError::Internal(anyhow::anyhow!("browser cookie is not a header value"))
+                        .into_response()
+                }
             }
         }
         Err(failure) => Redirect::to(&failure).into_response(),

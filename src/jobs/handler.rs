@@ -77,3 +77,53 @@ pub trait JobHandler: Send + Sync + 'static {
     /// Runs one job.
     async fn run(&self, job: &Job) -> Result<(), JobError>;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::FailureKind;
+
+    #[test]
+    fn app_errors_become_job_outcomes() {
+        let secs = Duration::from_secs;
+        let provider = |kind| AppError::provider("linkedin", kind, "detail");
+        let until = chrono::Utc::now() + chrono::Duration::seconds(60);
+        match JobError::from(provider(FailureKind::RateLimited { until })) {
+            JobError::Delay(wait, message) => {
+                assert!(wait > secs(55) && wait <= secs(60), "{wait:?}");
+                assert!(message.contains("rate limit reached"), "{message}");
+            }
+            other => panic!("rate-limited is delayed: {other:?}"),
+        }
+        assert!(matches!(
+            JobError::from(provider(FailureKind::CircuitOpen { retry_in: secs(5) })),
+            JobError::Delay(wait, _) if wait == secs(5)
+        ));
+        assert!(matches!(
+            JobError::from(provider(FailureKind::Retry { after: Some(secs(3)) })),
+            JobError::RetryAfter(wait, _) if wait == secs(3)
+        ));
+        assert!(matches!(
+            JobError::from(provider(FailureKind::Retry { after: None })),
+            JobError::Retry(_)
+        ));
+        assert!(matches!(
+            JobError::from(provider(FailureKind::Reauth)),
+            JobError::Settled(_)
+        ));
+        assert!(matches!(
+            JobError::from(provider(FailureKind::Permanent)),
+            JobError::Fatal(_)
+        ));
+        assert!(matches!(
+            JobError::from(AppError::FailedPrecondition("off".into())),
+            JobError::Settled(_)
+        ));
+        match JobError::from(AppError::Internal(
+            anyhow::anyhow!("inner").context("database error"),
+        )) {
+            JobError::Retry(message) => assert_eq!(message, "database error"),
+            other => panic!("internal errors retry: {other:?}"),
+        }
+    }
+}
