@@ -13,6 +13,7 @@ mod browser;
 mod connections;
 mod crypto;
 mod decoding;
+mod errors;
 mod flows;
 mod grpc;
 mod grpc_web;
