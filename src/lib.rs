@@ -14,6 +14,9 @@
 //! - [`providers`]: outbound calls to providers through one HTTP client with
 //!   retries, rate budgets and circuit breakers.
 //! - [`store`]: SeaORM entities and queries; the schema lives in `migration/`.
+//! - [`error`]: the bottom layer's one error type and the one table every
+//!   consumer (gRPC, HTTP, job outcome, activity row) answers from; a provider
+//!   failure keeps its kind.
 //! - [`limits`]: lengths of caller-supplied values, matching the columns.
 //! - [`auth`], [`crypto`], [`secrets`], [`dev_secrets`]: caller identity and
 //!   secrets at rest.
