@@ -129,6 +129,10 @@ pub struct Config {
     #[command(flatten)]
     pub linkedin: LinkedInSettings,
 
+    /// Google Calendar and Microsoft Outlook.
+    #[command(flatten)]
+    pub calendar: CalendarSettings,
+
     /// Limits on starting authorization flows.
     #[command(flatten)]
     pub flows: FlowSettings,
@@ -249,6 +253,28 @@ impl FlowSettings {
             max_pending: self.oauth_max_pending_flows.max(1),
         }
     }
+}
+
+/// Google Calendar and Microsoft Outlook: feature flag and redirects.
+#[derive(Clone, Debug, Args)]
+pub struct CalendarSettings {
+    /// Feature flag: off makes the calendar pages and RPCs answer FAILED_PRECONDITION.
+    #[arg(long, env = "ENABLE_CALENDAR_INTEGRATION", default_value_t = true, action = clap::ArgAction::Set)]
+    pub enable_calendar_integration: bool,
+    /// Where the browser goes after a successful calendar connect.
+    #[arg(
+        long,
+        env = "CALENDAR_SUCCESS_REDIRECT",
+        default_value = "http://localhost:3000/settings/integrations?calendar=connected"
+    )]
+    pub calendar_success_redirect: String,
+    /// Where the browser goes after a failed calendar connect (an `error` parameter is added).
+    #[arg(
+        long,
+        env = "CALENDAR_FAILURE_REDIRECT",
+        default_value = "http://localhost:3000/settings/integrations?calendar=failed"
+    )]
+    pub calendar_failure_redirect: String,
 }
 
 /// The background engine: worker pools and periodic sweeps.

@@ -184,6 +184,15 @@ impl From<sea_orm::DbErr> for AppError {
     }
 }
 
+/// True when `err` is a unique-constraint violation: the row, or another with
+/// the same key, already exists.
+pub fn is_unique_violation(err: &sea_orm::DbErr) -> bool {
+    matches!(
+        err.sql_err(),
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+    )
+}
+
 impl From<sea_orm::TransactionError<AppError>> for AppError {
     fn from(err: sea_orm::TransactionError<AppError>) -> Self {
         match err {
@@ -199,6 +208,18 @@ impl AppError {
         AppError::InvalidArgument {
             field,
             reason: reason.into(),
+        }
+    }
+
+    /// The error of a write that may collide with an existing row: a
+    /// unique-constraint violation becomes `AlreadyExists(what)` (gRPC
+    /// `ALREADY_EXISTS`), any other database error is internal. The one place
+    /// this mapping is made.
+    pub fn from_write(err: sea_orm::DbErr, what: &'static str) -> Self {
+        if is_unique_violation(&err) {
+            AppError::AlreadyExists(what)
+        } else {
+            err.into()
         }
     }
 

@@ -8,12 +8,23 @@
 //! - [`grpc`]: tonic adapters of `IntegrationService`, `CalendarService`,
 //!   `AtsService`, plus health, reflection and grpc-web; handlers only convert.
 //! - [`http`]: the axum shim (health, readiness, metrics, callbacks, webhooks).
-//! - [`domain`]: the rules, free of transport types.
+//! - [`domain`]: the rules, free of transport types; `domain::connections` is the
+//!   connection lifecycle every provider shares, each provider adding only its
+//!   own parts through a `Connector`; the sweeps above the engine
+//!   (`domain::sweeps`: token refresh, prune, rewrap; `domain::linkedin::jobs`).
 //! - [`oauth`]: authorization-code and client-credentials flows, sealed token
 //!   storage, single-flight refresh.
 //! - [`providers`]: outbound calls to providers through one HTTP client with
 //!   retries, rate budgets and circuit breakers.
-//! - [`store`]: SeaORM entities and queries; the schema lives in `migration/`.
+//! - [`jobs`]: the background engine, a durable queue and a scheduler that
+//!   know no job kind; the breaker gate is injected ([`jobs::Gate`]).
+//! - [`store`]: SeaORM entities and queries, typed with [`vocab`], knowing no
+//!   domain rule; the schema lives in `migration/`.
+//! - [`vocab`]: the shared vocabulary at the bottom (`Provider`,
+//!   `IntegrationKind`, `ConnectionState`, `ActivityName`, `ActivityStatus`,
+//!   `JobState`), SeaORM string-backed enums every layer may use.
+//! - [`audit`]: the audit writer (one activity row), at the bottom so `oauth/`
+//!   records activity without importing the domain.
 //! - [`error`]: the bottom layer's one error type and the one table every
 //!   consumer (gRPC, HTTP, job outcome, activity row) answers from; a provider
 //!   failure keeps its kind.
@@ -25,6 +36,7 @@
 //!   so it shares no types with [`providers`].
 //! - [`bench`]: the `bench` command measuring the performance targets.
 
+pub mod audit;
 pub mod auth;
 pub mod bench;
 pub mod cli;
@@ -47,6 +59,7 @@ pub mod server;
 pub mod startup;
 pub mod store;
 pub mod telemetry;
+pub mod vocab;
 
 pub mod proto {
     //! Generated protobuf and tonic code for `nextke.integrations.v1`.

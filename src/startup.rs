@@ -11,9 +11,10 @@ use crate::store::connection_cache::ConnectionCache;
 use crate::{
     config::Config,
     context::AppContext,
+    domain::sweeps,
     grpc, http,
     jobs::{
-        self, start_scheduler, JobMetrics, Registry, SchedulerHandle, WorkerConfig, WorkerPool,
+        start_scheduler, Gate, JobMetrics, Registry, SchedulerHandle, WorkerConfig, WorkerPool,
     },
     metrics::Metrics,
     oauth::OAuthCore,
@@ -85,6 +86,12 @@ impl Application {
     }
 }
 
+/// The worker pool's gate: a job whose kind names a provider waits while that
+/// provider's circuit is open in `outbound`, without spending an attempt.
+pub fn circuit_gate(outbound: OutboundHttp) -> Gate {
+    Arc::new(move |provider: &str| outbound.circuit_wait(provider))
+}
+
 /// The background engine of one process: its worker pool and scheduler, each
 /// only when enabled.
 pub struct Engine {
@@ -97,7 +104,7 @@ impl Engine {
     pub async fn start(ctx: Arc<AppContext>) -> anyhow::Result<Self> {
         let settings = &ctx.config.jobs;
         let scheduler = if settings.scheduler_enabled {
-            let mut schedules = jobs::sweeps::schedules(&ctx.config);
+            let mut schedules = sweeps::schedules(&ctx.config);
             if ctx.config.linkedin.enable_linkedin_integration {
                 schedules.extend(crate::domain::linkedin::jobs::schedules(&ctx));
             }
@@ -107,7 +114,7 @@ impl Engine {
         };
         let pool = settings.workers_enabled.then(|| {
             let mut registry = Registry::new();
-            jobs::sweeps::register(&mut registry, ctx.clone());
+            sweeps::register(&mut registry, ctx.clone());
             crate::domain::linkedin::jobs::register(&mut registry, ctx.clone());
             WorkerPool::start(
                 ctx.db.clone(),
@@ -122,7 +129,7 @@ impl Engine {
                     ..WorkerConfig::default()
                 },
                 Some(ctx.job_metrics.clone()),
-                Some(ctx.outbound.clone()),
+                Some(circuit_gate(ctx.outbound.clone())),
             )
         });
         Ok(Self { pool, scheduler })

@@ -22,8 +22,7 @@ use super::{
     jobs_report::{LagRun, Lags},
 };
 use crate::jobs::{
-    enqueue, sweeps, Job, JobError, JobHandler, KindSettings, NewJob, Registry, WorkerConfig,
-    WorkerPool,
+    enqueue, Job, JobError, JobHandler, KindSettings, NewJob, Registry, WorkerConfig, WorkerPool,
 };
 
 /// What a lag job carries: when it became due, in microseconds.
@@ -104,7 +103,7 @@ pub async fn measure(
     eprintln!("bench: lag: pruning");
     let prune_start = Utc::now();
     let pruning = Instant::now();
-    let pruned = sweeps::prune_jobs(db, Utc::now() - retention).await;
+    let pruned = crate::domain::sweeps::prune_jobs(db, Utc::now() - retention).await;
     let prune_secs = pruning.elapsed().as_secs_f64();
     let prune_end = Utc::now();
     let _ = stop.send(true);

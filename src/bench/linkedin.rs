@@ -150,7 +150,6 @@ async fn run_on(args: &LinkedInArgs, base: Config, url: &str) -> anyhow::Result<
                         last_changed_at: None,
                         next_sync_at: Some(long_ago),
                         last_manual_sync_at: None,
-                        expiry_notified_at: None,
                         created_at: long_ago,
                         updated_at: long_ago,
                     },
@@ -180,7 +179,7 @@ async fn run_on(args: &LinkedInArgs, base: Config, url: &str) -> anyhow::Result<
             ..WorkerConfig::default()
         },
         None,
-        Some(ctx.outbound.clone()),
+        Some(crate::startup::circuit_gate(ctx.outbound.clone())),
     );
     let started_at = Utc::now();
     let started = Instant::now();

@@ -287,8 +287,8 @@ async fn breakdown(
             Call::RawQuery {
                 pool: ctx.db.get_postgres_connection_pool().clone(),
                 owners: Arc::from(vec![
-                    credentials::user_owner(CALLER_USER),
-                    credentials::org_owner(CALLER_ORG),
+                    credentials::user_owner(CALLER_USER).key(),
+                    credentials::org_owner(CALLER_ORG).key(),
                 ]),
             },
         ),

@@ -1,80 +1,34 @@
-//! The audit trail: recording every integration activity and reading it back
-//! under the caller's visibility.
-
-use std::time::Duration;
+//! The audit trail: reading it back under the caller's visibility. The writer
+//! ([`record`], [`ActivityEvent`]) lives at the bottom in [`crate::audit`] and
+//! is re-exported here.
 
 use chrono::{DateTime, Utc};
 use sea_orm::ConnectionTrait;
 
+pub use crate::audit::{record, ActivityEvent};
 use crate::{
     auth::Identity,
     domain::{
         page_token,
-        types::{ActivityStatus, IntegrationKind, Provider},
+        types::{ActivityName, ActivityStatus, IntegrationKind, Provider},
     },
     error::{AppError, Result},
-    store::activity::{self as store, ListFilter, NewActivity, Visibility},
+    store::activity::{self as store, ListFilter, Scope},
 };
 
-/// Longest message kept in a row.
-const MAX_MESSAGE: usize = 500;
 /// Page size when the caller sets none.
 pub const DEFAULT_PAGE_SIZE: u32 = 50;
 /// Largest page a caller may ask for.
 pub const MAX_PAGE_SIZE: u32 = 500;
 
-/// One activity to record. The message must be secret-free: build it from
-/// classified errors and counts, never from provider bodies or tokens.
-#[derive(Clone, Debug)]
-pub struct ActivityEvent<'a> {
-    pub provider: Provider,
-    pub activity: &'a str,
-    pub status: ActivityStatus,
-    pub duration: Duration,
-    pub message: String,
-    pub user_id: Option<&'a str>,
-    pub organization_id: Option<&'a str>,
-    pub connection_id: Option<&'a str>,
-}
-
-/// Writes one activity row (inside the caller's transaction when given one).
-pub async fn record(
-    db: &impl ConnectionTrait,
-    event: ActivityEvent<'_>,
-) -> Result<String, sea_orm::DbErr> {
-    let mut message = event.message;
-    if message.len() > MAX_MESSAGE {
-        let mut cut = MAX_MESSAGE;
-        while !message.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        message.truncate(cut);
-    }
-    store::insert(
-        db,
-        NewActivity {
-            integration_type: event.provider.kind().as_str(),
-            provider: event.provider.as_str(),
-            activity: event.activity,
-            status: event.status.as_str(),
-            duration_ms: i64::try_from(event.duration.as_millis()).unwrap_or(i64::MAX),
-            message: &message,
-            user_id: event.user_id,
-            organization_id: event.organization_id,
-            connection_id: event.connection_id,
-        },
-    )
-    .await
-}
-
 /// One activity as the caller sees it.
 #[derive(Clone, Debug)]
 pub struct Activity {
     pub id: String,
-    pub kind: Option<IntegrationKind>,
-    pub provider: Option<Provider>,
-    pub activity: String,
-    pub status: Option<ActivityStatus>,
+    pub kind: IntegrationKind,
+    pub provider: Provider,
+    pub activity: ActivityName,
+    pub status: ActivityStatus,
     pub duration_ms: i64,
     pub message: String,
     pub user_id: Option<String>,
@@ -131,29 +85,41 @@ pub async fn list(
         .filter(|t| !t.is_empty())
         .map(decode_page_token)
         .transpose()?;
+    // a user sees their own activity, and the ATS activity of the
+    // organizations they administer (ATS connections belong to organizations)
     let admin_orgs: Vec<String> = caller.admin_org_ids().map(str::to_owned).collect();
-    let visibility = match query.organization_id.as_deref().filter(|o| !o.is_empty()) {
-        Some(org) if caller.is_admin_of(org) => Visibility::Organization(org),
+    let organization_kinds = &[IntegrationKind::Ats][..];
+    let only_org;
+    let scope = match query.organization_id.as_deref().filter(|o| !o.is_empty()) {
+        Some(org) if caller.is_admin_of(org) => {
+            only_org = [org.to_owned()];
+            Scope {
+                user_id: None,
+                organization_ids: &only_org,
+                organization_kinds,
+            }
+        }
         Some(org) if caller.is_member_of(org) => {
             return Err(AppError::PermissionDenied(
                 "organization activity needs the admin role".to_owned(),
             ))
         }
         Some(_) => return Err(AppError::NotFound("organization")),
-        None => Visibility::Caller {
-            user_id: &caller.user_id,
-            admin_org_ids: &admin_orgs,
+        None => Scope {
+            user_id: Some(&caller.user_id),
+            organization_ids: &admin_orgs,
+            organization_kinds,
         },
     };
     let filter = ListFilter {
-        integration_type: query.kind.map(IntegrationKind::as_str),
-        provider: query.provider.map(Provider::as_str),
-        status: query.status.map(ActivityStatus::as_str),
+        integration_type: query.kind,
+        provider: query.provider,
+        status: query.status,
         start: query.start,
         end: query.end,
         before_id: before_id.as_deref(),
     };
-    let mut rows = store::list(db, visibility, filter, u64::from(page_size) + 1).await?;
+    let mut rows = store::list(db, scope, filter, u64::from(page_size) + 1).await?;
     let next_page_token = if rows.len() > page_size as usize {
         rows.truncate(page_size as usize);
         rows.last().map(|r| encode_page_token(&r.id))
@@ -163,9 +129,9 @@ pub async fn list(
     let activities = rows
         .into_iter()
         .map(|r| Activity {
-            kind: IntegrationKind::parse(&r.integration_type),
-            provider: Provider::parse(&r.provider),
-            status: ActivityStatus::parse(&r.status),
+            kind: r.integration_type,
+            provider: r.provider,
+            status: r.status,
             id: r.id,
             activity: r.activity,
             duration_ms: r.duration_ms,

@@ -1,6 +1,6 @@
 //! Dead jobs for operators: who may see and retry them.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use sea_orm::ConnectionTrait;
 
 use crate::{
@@ -10,12 +10,47 @@ use crate::{
         page_token,
     },
     error::{AppError, Result},
-    store::jobs::{self as store, DeadScope, JobRow, Retried},
+    store::jobs::{self as store, DeadScope, JobRow},
+    vocab::JobState,
 };
+
+/// A failed (or just retried) background job, as operators see it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FailedJob {
+    pub id: i64,
+    /// The job kind (which handler runs it).
+    pub kind: String,
+    pub state: JobState,
+    pub attempts: i32,
+    pub max_attempts: i32,
+    /// The last failure, secret-free.
+    pub last_error: Option<String>,
+    pub organization_id: Option<String>,
+    pub user_id: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<JobRow> for FailedJob {
+    fn from(row: JobRow) -> Self {
+        Self {
+            id: row.id,
+            kind: row.kind,
+            state: row.state,
+            attempts: row.attempts,
+            max_attempts: row.max_attempts,
+            last_error: row.last_error,
+            organization_id: row.organization_id,
+            user_id: row.user_id,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
 
 /// One page of dead jobs.
 pub struct FailedJobsPage {
-    pub jobs: Vec<JobRow>,
+    pub jobs: Vec<FailedJob>,
     pub next_page_token: Option<String>,
 }
 
@@ -67,13 +102,13 @@ pub async fn list(
         None
     };
     Ok(FailedJobsPage {
-        jobs,
+        jobs: jobs.into_iter().map(FailedJob::from).collect(),
         next_page_token,
     })
 }
 
 /// Makes a dead job the caller may see pending again.
-pub async fn retry(db: &impl ConnectionTrait, caller: &Identity, job_id: i64) -> Result<JobRow> {
+pub async fn retry(db: &impl ConnectionTrait, caller: &Identity, job_id: i64) -> Result<FailedJob> {
     if job_id <= 0 {
         return Err(AppError::invalid("job_id", "must be a positive job id"));
     }
@@ -83,11 +118,11 @@ pub async fn retry(db: &impl ConnectionTrait, caller: &Identity, job_id: i64) ->
     } else {
         DeadScope::Organizations(&orgs)
     };
-    match store::retry_dead(db, job_id, scope, Utc::now()).await? {
-        Retried::Requeued(row) => Ok(*row),
-        Retried::NotFound => Err(AppError::NotFound("failed job")),
-        Retried::Duplicate => Err(AppError::AlreadyExists("a pending job with the same key")),
-    }
+    store::retry_dead(db, job_id, scope, Utc::now())
+        .await
+        .map_err(|err| AppError::from_write(err, "a pending job with the same key"))?
+        .map(FailedJob::from)
+        .ok_or(AppError::NotFound("failed job"))
 }
 
 /// Prefix of dead-job page tokens (the key is the last job's id).

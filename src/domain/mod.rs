@@ -3,9 +3,11 @@
 
 pub mod activity;
 pub mod connections;
+pub mod connectors;
 pub mod failed_jobs;
 pub mod linkedin;
 pub mod page_token;
 pub mod readiness;
 pub mod status;
+pub mod sweeps;
 pub mod types;

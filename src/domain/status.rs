@@ -9,7 +9,7 @@ use crate::{
     error::Result,
     store::{
         connection_cache::ConnectionCache,
-        credentials::{self, ConnectionSummary},
+        credentials::{self, ConnectionSummary, CredentialKind},
     },
 };
 
@@ -48,15 +48,14 @@ pub async fn overview(
 }
 
 /// The state a connection shows: what was stored, refined by token expiry
-/// (a connection without a refresh token expires with its access token).
+/// (a connection that cannot renew its token expires with its access token).
 pub fn effective_state(
-    stored: &str,
-    has_refresh_token: bool,
+    stored: ConnectionState,
+    renewable: bool,
     token_expires_at: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> ConnectionState {
-    let stored = ConnectionState::parse(stored).unwrap_or(ConnectionState::Error);
-    if stored != ConnectionState::Connected || has_refresh_token {
+    if stored != ConnectionState::Connected || renewable {
         return stored;
     }
     match token_expires_at {
@@ -67,9 +66,15 @@ pub fn effective_state(
 }
 
 fn describe(row: ConnectionSummary, now: DateTime<Utc>) -> Option<ConnectionOverview> {
-    let provider = Provider::parse(&row.provider)?;
+    let provider = row.provider;
     Some(ConnectionOverview {
-        state: effective_state(&row.state, row.has_refresh_token, row.token_expires_at, now),
+        // a client-credentials client asks for a new token by itself
+        state: effective_state(
+            row.state,
+            row.has_refresh_token || row.credential_kind == CredentialKind::OAuthClientCredentials,
+            row.token_expires_at,
+            now,
+        ),
         kind: provider.kind(),
         provider,
         id: row.id,

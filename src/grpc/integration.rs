@@ -143,11 +143,11 @@ impl IntegrationService for IntegrationApi {
     }
 }
 
-fn job_to_proto(job: crate::store::jobs::JobRow) -> proto::FailedJob {
+fn job_to_proto(job: failed_jobs::FailedJob) -> proto::FailedJob {
     proto::FailedJob {
         id: job.id,
         kind: job.kind,
-        state: job.state,
+        state: job.state.as_str().to_owned(),
         attempts: job.attempts,
         max_attempts: job.max_attempts,
         last_error: job.last_error.unwrap_or_default(),
@@ -161,10 +161,10 @@ fn job_to_proto(job: crate::store::jobs::JobRow) -> proto::FailedJob {
 fn activity_to_proto(a: activity::Activity) -> proto::Activity {
     proto::Activity {
         id: a.id,
-        integration_type: convert::kind_to(a.kind).into(),
-        provider: convert::provider_to(a.provider).into(),
-        activity: a.activity,
-        status: convert::activity_status_to(a.status).into(),
+        integration_type: convert::kind_to(Some(a.kind)).into(),
+        provider: convert::provider_to(Some(a.provider)).into(),
+        activity: a.activity.as_str().to_owned(),
+        status: convert::activity_status_to(Some(a.status)).into(),
         duration_ms: a.duration_ms,
         message: a.message,
         user_id: a.user_id.unwrap_or_default(),

@@ -10,21 +10,29 @@ use std::sync::Arc;
 
 use axum::{routing::get, Router};
 
-use crate::context::AppContext;
+use crate::{context::AppContext, domain::connections::Integration};
 
 /// The shim's routes.
 pub fn router(ctx: Arc<AppContext>) -> Router {
-    Router::new()
+    let mut router = Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
-        .route("/metrics", get(health::metrics))
-        .route(
-            crate::oauth::LINKEDIN_CALLBACK_PATH,
-            get(oauth_pages::linkedin_callback),
-        )
-        .route(
-            crate::domain::connections::Integration::LinkedIn.start_path(),
-            get(oauth_pages::linkedin_start),
-        )
-        .with_state(ctx)
+        .route("/metrics", get(health::metrics));
+    // every OAuth integration's pages are the same two handlers
+    for integration in Integration::ALL {
+        router = router
+            .route(
+                integration.start_path(),
+                get(move |state, headers, query| {
+                    oauth_pages::start_page(integration, state, headers, query)
+                }),
+            )
+            .route(
+                integration.callback_path(),
+                get(move |state, headers, query| {
+                    oauth_pages::callback(integration, state, headers, query)
+                }),
+            );
+    }
+    router.with_state(ctx)
 }

@@ -12,10 +12,7 @@ use axum::{
 
 use crate::{
     context::AppContext,
-    domain::{
-        connections::{self, Integration, BROWSER_COOKIE},
-        linkedin::complete_callback,
-    },
+    domain::connections::{self, Integration, BROWSER_COOKIE},
     error::AppError,
     oauth::{new_browser_secret, STATE_TTL},
 };
@@ -23,23 +20,29 @@ use crate::{
 /// Longest cookie value we read; ours are 43 characters.
 const MAX_COOKIE_VALUE: usize = 128;
 
-/// `GET /api/v1/integrations/linkedin/auth?flow=...`.
-pub async fn linkedin_start(
+/// `GET /api/v1/integrations/{linkedin|calendar}/auth?flow=...` of `integration`.
+pub async fn start_page(
+    integration: Integration,
     State(ctx): State<Arc<AppContext>>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
-    start(&ctx, Integration::LinkedIn, &headers, query.as_deref()).await
+    start(&ctx, integration, &headers, query.as_deref()).await
 }
 
-/// `GET /api/v1/integrations/linkedin/callback`.
-pub async fn linkedin_callback(
+/// `GET /api/v1/integrations/{linkedin|calendar}/callback` of `integration`:
+/// the one callback of every OAuth provider.
+pub async fn callback(
+    integration: Integration,
     State(ctx): State<Arc<AppContext>>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Redirect {
     let browser = cookie(&headers, BROWSER_COOKIE);
-    Redirect::to(&complete_callback(&ctx, query.as_deref(), browser.as_deref()).await)
+    Redirect::to(
+        &connections::complete_callback(&ctx, integration, query.as_deref(), browser.as_deref())
+            .await,
+    )
 }
 
 async fn start(

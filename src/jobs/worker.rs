@@ -27,10 +27,13 @@ use super::{
     wake::{self, KindWake, Wakes},
     JobHandler,
 };
-use crate::{
-    providers::http::{BreakerState, OutboundHttp},
-    store::jobs::{self as store, Outcome},
-};
+use crate::store::jobs::{self as store, Outcome};
+
+/// Asked before a job of a kind with a [`KindSettings::provider`] runs: how
+/// long that provider is unavailable (its circuit open), or `None` to run now.
+/// Injected at startup (the outbound client's breakers), so the engine knows
+/// nothing of providers.
+pub type Gate = Arc<dyn Fn(&str) -> Option<Duration> + Send + Sync>;
 
 /// How a pool claims and stops.
 #[derive(Clone, Debug)]
@@ -79,7 +82,7 @@ struct Shared {
     in_flight: Mutex<HashMap<i64, String>>,
     completions: mpsc::UnboundedSender<i64>,
     metrics: Option<JobMetrics>,
-    outbound: Option<OutboundHttp>,
+    gate: Option<Gate>,
 }
 
 /// A running worker pool.
@@ -94,13 +97,14 @@ pub struct WorkerPool {
 }
 
 impl WorkerPool {
-    /// Starts claiming every registered kind.
+    /// Starts claiming every registered kind. `gate`, when given, is asked
+    /// before each job of a kind naming a provider runs (see [`Gate`]).
     pub fn start(
         db: DatabaseConnection,
         registry: &Registry,
         config: WorkerConfig,
         metrics: Option<JobMetrics>,
-        outbound: Option<OutboundHttp>,
+        gate: Option<Gate>,
     ) -> Self {
         let (completions, completed) = mpsc::unbounded_channel();
         let shared = Arc::new(Shared {
@@ -109,7 +113,7 @@ impl WorkerPool {
             in_flight: Mutex::new(HashMap::new()),
             completions,
             metrics,
-            outbound,
+            gate,
         });
         let (stop, stopped) = watch::channel(false);
         let wakes: Wakes = Arc::new(
@@ -417,14 +421,7 @@ async fn run_one(
 
 fn circuit_gate(shared: &Shared, settings: &KindSettings) -> Option<Duration> {
     let provider = settings.provider.as_deref()?;
-    match shared.outbound.as_ref()?.breaker_state(provider) {
-        BreakerState::Open { until } => Some(
-            until
-                .saturating_duration_since(tokio::time::Instant::now())
-                .max(Duration::from_secs(1)),
-        ),
-        _ => None,
-    }
+    (shared.gate.as_ref()?)(provider)
 }
 
 async fn completer(shared: Arc<Shared>, mut completed: mpsc::UnboundedReceiver<i64>) {

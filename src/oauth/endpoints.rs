@@ -3,7 +3,7 @@
 
 use secrecy::SecretString;
 
-use crate::{config::Config, domain::types::Provider};
+use crate::{config::Config, vocab::Provider};
 
 /// How the client authenticates at the token endpoint.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -38,6 +38,9 @@ pub struct OAuthEndpoints {
     pub extra_authorize_params: Vec<(&'static str, &'static str)>,
     /// Whether the flow uses PKCE (S256).
     pub use_pkce: bool,
+    /// The `iss` its callback must carry when it carries one (RFC 9207);
+    /// `None`: any issuer on the authorization endpoint's origin.
+    pub issuer: Option<String>,
 }
 
 /// The OAuth redirect path of LinkedIn.
@@ -50,6 +53,22 @@ fn join(base: &str, path: &str) -> String {
 }
 
 impl OAuthEndpoints {
+    /// Whether a callback's `iss` names this authorization server (RFC 9207):
+    /// exactly [`OAuthEndpoints::issuer`] when configured, else any issuer on
+    /// the origin of the authorization endpoint.
+    pub fn issuer_matches(&self, iss: &str) -> bool {
+        if let Some(expected) = &self.issuer {
+            return iss == expected;
+        }
+        let origin = |u: &str| {
+            url::Url::parse(u)
+                .ok()
+                .map(|u| u.origin().ascii_serialization())
+        };
+        let expected = origin(&self.authorize_url);
+        expected.is_some() && origin(iss) == expected
+    }
+
     /// The registration of `provider`, for the providers that use our OAuth client.
     pub fn for_provider(config: &Config, provider: Provider) -> Option<Self> {
         match provider {
@@ -74,6 +93,7 @@ impl OAuthEndpoints {
             client_auth: ClientAuth::RequestBody,
             extra_authorize_params: Vec::new(),
             use_pkce: config.linkedin.linkedin_pkce,
+            issuer: config.linkedin.linkedin_issuer.clone(),
         }
     }
 
@@ -91,6 +111,7 @@ impl OAuthEndpoints {
             client_auth: ClientAuth::RequestBody,
             extra_authorize_params: vec![("access_type", "offline"), ("prompt", "consent")],
             use_pkce: true,
+            issuer: None,
         }
     }
 
@@ -115,6 +136,7 @@ impl OAuthEndpoints {
             client_auth: ClientAuth::RequestBody,
             extra_authorize_params: Vec::new(),
             use_pkce: true,
+            issuer: None,
         }
     }
 }

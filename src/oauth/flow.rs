@@ -16,8 +16,8 @@ use sea_orm::TransactionTrait;
 
 use crate::{
     crypto::Aad,
-    domain::types::Provider,
     store::{oauth_states, rate_windows},
+    vocab::Provider,
 };
 
 /// How long a user has to come back from the provider.
@@ -148,7 +148,7 @@ impl OAuthCore {
             .min(Duration::days(1));
         let row = oauth_states::PendingFlow {
             state_hash: hash,
-            provider: endpoints.provider.as_str().to_owned(),
+            provider: endpoints.provider,
             user_id: request.user_id.to_owned(),
             organization_id: request.organization_id.map(str::to_owned),
             pkce_verifier: sealed_verifier,
@@ -251,7 +251,7 @@ impl OAuthCore {
                 Some(_) => OAuthError::ForeignBrowser,
             });
         };
-        let provider = Provider::parse(&row.provider)
+        let provider = Some(row.provider)
             .filter(|p| providers.contains(p))
             .ok_or(OAuthError::ForeignState)?;
         let endpoints = endpoints_of(provider).ok_or(OAuthError::ForeignState)?;
@@ -276,7 +276,7 @@ impl OAuthCore {
         let row = oauth_states::find(&self.db, &hash)
             .await?
             .ok_or(OAuthError::UnknownState)?;
-        let provider = Provider::parse(&row.provider).ok_or(OAuthError::ForeignState)?;
+        let provider = row.provider;
         if !providers.contains(&provider) {
             return Err(OAuthError::ForeignState);
         }

@@ -5,13 +5,17 @@
 //! Layout: `endpoints` (where each provider's OAuth lives, from configuration),
 //! `transport` (the `oauth2` crate's HTTP client, through [`OutboundHttp`]),
 //! `flow` (start and take a pending flow), `tokens` (exchange and storage),
-//! `refresh` (a fresh access token, refreshed once however many ask).
+//! `refresh` (a fresh access token, refreshed once however many ask),
+//! `kinds` (the credential kinds beside user tokens: owned OAuth clients, API
+//! keys, webhook secrets), `revoke` (RFC 7009), `rewrap` (key rotation).
 
 mod callback;
 mod endpoints;
 mod error;
 mod flow;
+mod kinds;
 mod refresh;
+mod revoke;
 mod rewrap;
 mod tokens;
 mod transport;
@@ -31,7 +35,9 @@ pub use self::{
         browser_hash, new_browser_secret, FlowLimits, FlowRequest, PendingFlow, StartedFlow,
         STATE_TTL,
     },
+    kinds::{Material, NewCredential, OwnedClient},
     refresh::{RefreshWhen, REFRESH_MARGIN},
+    revoke::Revocation,
     tokens::{ConnectionOwner, TokenSet},
 };
 

@@ -20,12 +20,11 @@ use super::{
     transport::OAuthTransport,
     OAuthCore, OAuthEndpoints, OAuthError,
 };
+use crate::vocab::ActivityName;
 use crate::{
-    domain::{
-        activity::{self, ActivityEvent},
-        types::{ActivityStatus, ConnectionState, Provider},
-    },
-    store::credentials::{self, Credential, TokenUpdate},
+    audit::{self as activity, ActivityEvent},
+    store::credentials::{self, Credential, CredentialKind, TokenUpdate},
+    vocab::{ActivityStatus, ConnectionState, Provider},
 };
 
 /// A token expiring within this margin is refreshed before use.
@@ -64,7 +63,7 @@ impl OAuthCore {
         endpoints: &OAuthEndpoints,
         row: &Credential,
     ) -> Result<SecretString, OAuthError> {
-        if row.state == ConnectionState::NeedsReauth.as_str() {
+        if row.state == ConnectionState::NeedsReauth {
             return Err(OAuthError::InvalidGrant);
         }
         if is_fresh(row, REFRESH_MARGIN) {
@@ -119,25 +118,48 @@ impl OAuthCore {
             txn.commit().await?;
             return self.open_access(&row);
         }
-        if row.state == ConnectionState::NeedsReauth.as_str() {
+        if row.state == ConnectionState::NeedsReauth {
             txn.commit().await?;
             return Err(OAuthError::InvalidGrant);
         }
-        let Some(refresh_token) = self.open_refresh(&row)? else {
-            self.mark_needs_reauth(&txn, &row.id, "access token expired and no refresh token")
-                .await?;
-            txn.commit().await?;
-            return Err(OAuthError::NoRefreshToken);
-        };
-
+        // a client of the owner's own presents itself, not our registration
+        let mut endpoints = endpoints.clone();
+        if let Some(client) = self.open_client(&row)? {
+            endpoints.client_id = client.client_id;
+            endpoints.client_secret = Some(SecretString::from(client.client_secret));
+        }
+        let endpoints = &endpoints;
         let started = Instant::now();
-        let result = self
-            .exchange_refresh(endpoints, &row.id, &refresh_token)
-            .await;
-        let provider = Provider::parse(&row.provider).unwrap_or(endpoints.provider);
+        let result = match row.credential_kind {
+            CredentialKind::ApiKey => {
+                // an API key does not expire
+                txn.commit().await?;
+                return self.open_access(&row);
+            }
+            CredentialKind::OAuthClientCredentials => {
+                let scopes: Vec<&str> = row.scopes.split_whitespace().collect();
+                self.client_credentials(endpoints, &scopes).await
+            }
+            CredentialKind::OAuthUserToken | CredentialKind::OAuthRefreshClient => {
+                let Some(refresh_token) = self.open_refresh(&row)? else {
+                    self.mark_needs_reauth(
+                        &txn,
+                        &row.id,
+                        "access token expired and no refresh token",
+                    )
+                    .await?;
+                    txn.commit().await?;
+                    return Err(OAuthError::NoRefreshToken);
+                };
+                self.exchange_refresh(endpoints, &row.id, &refresh_token)
+                    .await
+            }
+        };
+        let provider = row.provider;
         match result {
             Ok(tokens) => {
-                let (access, refresh) = seal_tokens(&self.keyring, &row.id, &row.owner, &tokens)?;
+                let (access, refresh) =
+                    seal_tokens(&self.keyring, &row.id, &row.owner.key(), &tokens)?;
                 let stored = credentials::update_tokens(
                     &txn,
                     &row.id,
@@ -190,7 +212,7 @@ impl OAuthCore {
                 credentials::set_state(
                     &self.db,
                     &row.id,
-                    ConnectionState::Connected.as_str(),
+                    ConnectionState::Connected,
                     Some(&message),
                 )
                 .await?;
@@ -220,6 +242,7 @@ impl OAuthCore {
             provider: endpoints.provider.as_str(),
             operation: "token.refresh",
             credential_key: Some(connection_id),
+            loopback_plain_http: false,
         };
         let token = RefreshToken::new(refresh_token.expose_secret().to_owned());
         let response = client
@@ -248,7 +271,7 @@ impl OAuthCore {
             db,
             ActivityEvent {
                 provider,
-                activity: "token.refresh",
+                activity: ActivityName::TokenRefresh,
                 status,
                 duration: started.elapsed(),
                 message,

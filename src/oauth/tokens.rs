@@ -12,7 +12,7 @@ use oauth2::{
     ExtraTokenFields, PkceCodeVerifier, RedirectUrl, RequestTokenError, Scope,
     StandardRevocableToken, StandardTokenResponse, TokenResponse, TokenUrl,
 };
-use sea_orm::{ConnectionTrait, TransactionTrait};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, TransactionTrait};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
@@ -22,9 +22,9 @@ use super::{
 };
 use crate::{
     crypto::{Aad, Keyring},
-    domain::types::{ConnectionState, Provider},
     providers::http::is_safe_code,
-    store::credentials::{self, Credential, TokenUpdate},
+    store::credentials::{self, Credential, CredentialKind, TokenUpdate},
+    vocab::{ConnectionState, Provider},
 };
 
 pub(super) const TABLE: &str = "oauth_credentials";
@@ -144,11 +144,17 @@ pub enum ConnectionOwner {
 }
 
 impl ConnectionOwner {
-    fn key(&self) -> String {
+    /// The owner stored in the row.
+    pub fn owner(&self) -> credentials::Owner {
         match self {
             ConnectionOwner::User { user_id } => credentials::user_owner(user_id),
             ConnectionOwner::Organization { org_id, .. } => credentials::org_owner(org_id),
         }
+    }
+
+    /// The owner's stored key, which the sealed columns are bound to.
+    pub fn key(&self) -> String {
+        self.owner().key()
     }
 }
 
@@ -197,6 +203,7 @@ impl OAuthCore {
             provider: endpoints.provider.as_str(),
             operation: "token.authorization_code",
             credential_key: None,
+            loopback_plain_http: false,
         };
         let mut request = client.exchange_code(AuthorizationCode::new(code.to_owned()));
         if endpoints.use_pkce {
@@ -221,6 +228,7 @@ impl OAuthCore {
             provider: endpoints.provider.as_str(),
             operation: "token.client_credentials",
             credential_key: None,
+            loopback_plain_http: false,
         };
         let response = client
             .exchange_client_credentials()
@@ -252,9 +260,14 @@ impl OAuthCore {
 
     /// [`OAuthCore::save_connection`] inside the caller's transaction, so the
     /// connection and what goes with it are stored together or not at all.
+    ///
+    /// Not one upsert statement: every sealed column is bound to its row's id,
+    /// so a reconnect must seal for the id already stored. Two first connects
+    /// racing each other meet at the unique key (provider, owner): the loser's
+    /// insert, inside a savepoint, is undone and redone as the update.
     pub async fn save_connection_in(
         &self,
-        txn: &impl ConnectionTrait,
+        txn: &DatabaseTransaction,
         provider: Provider,
         owner: &ConnectionOwner,
         account_id: Option<&str>,
@@ -268,77 +281,98 @@ impl OAuthCore {
             .unwrap_or_else(|| requested_scopes.to_vec())
             .join(" ");
         let kid = self.keyring.primary_kid().to_owned();
-        let provider_name = provider.as_str();
-        let existing = credentials::find_by_owner(txn, provider_name, &owner_key).await?;
-        let id = match existing {
-            Some(row) => {
-                let (access, refresh) = seal_tokens(&self.keyring, &row.id, &owner_key, tokens)?;
-                let refresh_present = refresh.is_some();
-                let stored = credentials::update_tokens(
-                    txn,
-                    &row.id,
-                    row.token_version,
-                    TokenUpdate {
-                        access_token: access,
-                        refresh_token: refresh,
-                        token_expires_at: tokens.expires_at,
-                        refresh_token_expires_at: tokens.refresh_expires_at,
-                        scopes: Some(scopes),
-                        key_id: kid,
-                    },
-                )
-                .await?;
-                if !stored {
-                    return Err(OAuthError::Protocol(
-                        "connection changed concurrently, try again".to_owned(),
-                    ));
-                }
-                if !refresh_present {
-                    // a reconnect without a refresh token must not keep the old one
-                    credentials::clear_refresh_token(txn, &row.id).await?;
-                }
-                credentials::set_account(txn, &row.id, account_id).await?;
-                row.id
-            }
-            None => {
-                let id = uuid::Uuid::now_v7().to_string();
-                let (access, refresh) = seal_tokens(&self.keyring, &id, &owner_key, tokens)?;
-                let now = Utc::now();
-                let (user_id, organization_id) = match owner {
-                    ConnectionOwner::User { user_id } => (user_id.clone(), None),
-                    ConnectionOwner::Organization { org_id, user_id } => {
-                        (user_id.clone(), Some(org_id.clone()))
+        for attempt in 0..2 {
+            credentials::lock_owner(txn, provider, &owner.owner()).await?;
+            let existing = credentials::find_by_owner(txn, provider, &owner.owner()).await?;
+            let id = match existing {
+                Some(row) => {
+                    let (access, refresh) =
+                        seal_tokens(&self.keyring, &row.id, &owner_key, tokens)?;
+                    let refresh_present = refresh.is_some();
+                    let stored = credentials::update_tokens(
+                        txn,
+                        &row.id,
+                        row.token_version,
+                        TokenUpdate {
+                            access_token: access,
+                            refresh_token: refresh,
+                            token_expires_at: tokens.expires_at,
+                            refresh_token_expires_at: tokens.refresh_expires_at,
+                            scopes: Some(scopes.clone()),
+                            key_id: kid.clone(),
+                        },
+                    )
+                    .await?;
+                    if !stored {
+                        return Err(OAuthError::Protocol(
+                            "connection changed concurrently, try again".to_owned(),
+                        ));
                     }
-                };
-                credentials::insert(
-                    txn,
-                    Credential {
-                        id: id.clone(),
-                        provider: provider_name.to_owned(),
-                        owner: owner_key.clone(),
-                        user_id,
-                        organization_id,
-                        account_id: account_id.map(str::to_owned),
-                        scopes,
-                        access_token: access,
-                        refresh_token: refresh,
-                        token_expires_at: tokens.expires_at,
-                        refresh_token_expires_at: tokens.refresh_expires_at,
-                        key_id: kid,
-                        token_version: 1,
-                        state: ConnectionState::Connected.as_str().to_owned(),
-                        last_success_at: Some(now),
-                        last_error_at: None,
-                        last_error: None,
-                        connected_at: now,
-                        updated_at: now,
-                    },
-                )
-                .await?;
-                id
-            }
-        };
-        Ok(id)
+                    if !refresh_present {
+                        // a reconnect without a refresh token must not keep the old one
+                        credentials::clear_refresh_token(txn, &row.id).await?;
+                    }
+                    credentials::set_account(txn, &row.id, account_id).await?;
+                    row.id
+                }
+                None => {
+                    let id = uuid::Uuid::now_v7().to_string();
+                    let (access, refresh) = seal_tokens(&self.keyring, &id, &owner_key, tokens)?;
+                    let now = Utc::now();
+                    let (user_id, organization_id) = match owner {
+                        ConnectionOwner::User { user_id } => (user_id.clone(), None),
+                        ConnectionOwner::Organization { org_id, user_id } => {
+                            (user_id.clone(), Some(org_id.clone()))
+                        }
+                    };
+                    let savepoint = txn.begin().await?;
+                    let inserted = credentials::insert(
+                        &savepoint,
+                        Credential {
+                            id: id.clone(),
+                            provider,
+                            owner: owner.owner(),
+                            user_id,
+                            organization_id,
+                            account_id: account_id.map(str::to_owned),
+                            scopes: scopes.clone(),
+                            access_token: access,
+                            refresh_token: refresh,
+                            token_expires_at: tokens.expires_at,
+                            refresh_token_expires_at: tokens.refresh_expires_at,
+                            key_id: kid.clone(),
+                            token_version: 1,
+                            state: ConnectionState::Connected,
+                            last_success_at: Some(now),
+                            last_error_at: None,
+                            last_error: None,
+                            connected_at: now,
+                            updated_at: now,
+                            credential_kind: CredentialKind::OAuthUserToken,
+                            secret: None,
+                            webhook_secret: None,
+                            previous_webhook_secret: None,
+                            previous_webhook_secret_until: None,
+                            expiry_warned_at: None,
+                        },
+                    )
+                    .await;
+                    match inserted {
+                        Ok(()) => savepoint.commit().await?,
+                        Err(err) if attempt == 0 && crate::error::is_unique_violation(&err) => {
+                            savepoint.rollback().await?;
+                            continue;
+                        }
+                        Err(err) => return Err(err.into()),
+                    }
+                    id
+                }
+            };
+            return Ok(id);
+        }
+        Err(OAuthError::Protocol(
+            "connection changed concurrently, try again".to_owned(),
+        ))
     }
 
     /// Deletes a connection and its tokens.
@@ -361,9 +395,10 @@ impl OAuthCore {
 
     /// Opens a connection's access token.
     pub(super) fn open_access(&self, row: &Credential) -> Result<SecretString, OAuthError> {
-        Ok(self
-            .keyring
-            .open_string(&row.access_token, &aad(&row.id, &row.owner, "access_token"))?)
+        Ok(self.keyring.open_string(
+            &row.access_token,
+            &aad(&row.id, &row.owner.key(), "access_token"),
+        )?)
     }
 
     /// Opens a connection's refresh token, if it has one.
@@ -375,7 +410,7 @@ impl OAuthCore {
             .as_ref()
             .map(|sealed| {
                 self.keyring
-                    .open_string(sealed, &aad(&row.id, &row.owner, "refresh_token"))
+                    .open_string(sealed, &aad(&row.id, &row.owner.key(), "refresh_token"))
             })
             .transpose()
             .map_err(OAuthError::from)
@@ -391,10 +426,29 @@ impl OAuthCore {
         credentials::set_state(
             db,
             connection_id,
-            ConnectionState::NeedsReauth.as_str(),
+            ConnectionState::NeedsReauth,
             Some(reason),
         )
         .await?;
         Ok(())
+    }
+}
+
+/// A secret-free description of a failed revocation.
+pub(super) fn revocation_error(
+    err: &RequestTokenError<crate::providers::http::ProviderError, BasicRevocationErrorResponse>,
+) -> String {
+    match err {
+        RequestTokenError::ServerResponse(response) => {
+            let code = response.error().as_ref();
+            if is_safe_code(code) {
+                format!("revocation endpoint answered {code}")
+            } else {
+                "revocation endpoint answered an error".to_owned()
+            }
+        }
+        RequestTokenError::Request(provider) => provider.to_string(),
+        RequestTokenError::Parse(..) => "unreadable revocation response".to_owned(),
+        RequestTokenError::Other(_) => "revocation request failed".to_owned(),
     }
 }

@@ -14,6 +14,28 @@ pub struct OAuthTransport<'a> {
     pub provider: &'a str,
     pub operation: &'a str,
     pub credential_key: Option<&'a str>,
+    /// Send an `https` request for a loopback host as plain `http`: only for
+    /// the revocation request, whose `https`-only rule (RFC 7009 §2, enforced
+    /// by the `oauth2` crate) the simulated providers on 127.0.0.1 cannot meet.
+    pub loopback_plain_http: bool,
+}
+
+/// `url` with its scheme made `http` when it is an `https` URL of a loopback host.
+fn loopback_as_http(url: &str) -> String {
+    let Ok(mut parsed) = url::Url::parse(url) else {
+        return url.to_owned();
+    };
+    let loopback = match parsed.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(name)) => name == "localhost",
+        None => false,
+    };
+    if parsed.scheme() == "https" && loopback && parsed.set_scheme("http").is_ok() {
+        parsed.to_string()
+    } else {
+        url.to_owned()
+    }
 }
 
 impl<'c> AsyncHttpClient<'c> for OAuthTransport<'_> {
@@ -31,7 +53,10 @@ impl<'c> AsyncHttpClient<'c> for OAuthTransport<'_> {
                 call = call.with_credential(key);
             }
             let client = self.outbound.client();
-            let url = parts.uri.to_string();
+            let mut url = parts.uri.to_string();
+            if self.loopback_plain_http {
+                url = loopback_as_http(&url);
+            }
             let response = self
                 .outbound
                 .send(call, || {

@@ -1,8 +1,8 @@
 //! LinkedIn's APIs as LinkedIn documents them: OpenID Connect userinfo
 //! (`GET /v2/userinfo`), the Member Data Portability snapshot
 //! (`GET /rest/memberSnapshotData?q=criteria&domain=...&start=<page>` with a
-//! `LinkedIn-Version` header, paged until a 404 "No data found"), and token
-//! revocation (`POST /oauth/v2/revoke`, client credentials in the form body).
+//! `LinkedIn-Version` header, paged until a 404 "No data found"). Token
+//! revocation (`POST /oauth/v2/revoke`) goes through the OAuth core (RFC 7009).
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -308,31 +308,5 @@ impl ProfileProvider for LinkedInClient {
             );
         }
         Ok(profile)
-    }
-
-    async fn revoke(&self, access_token: &SecretString) -> Result<bool, ProviderError> {
-        let url = format!("{}/oauth/v2/revoke", self.oauth_base.trim_end_matches('/'));
-        let client = self.outbound.client();
-        let secret = self
-            .client_secret
-            .as_ref()
-            .map(|s| s.expose_secret().to_owned())
-            .unwrap_or_default();
-        let result = self
-            .outbound
-            .send(ProviderCall::non_idempotent(PROVIDER, "revoke"), || {
-                client.post(&url).form(&[
-                    ("client_id", self.client_id.as_str()),
-                    ("client_secret", secret.as_str()),
-                    ("token", access_token.expose_secret()),
-                ])
-            })
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            // not documented everywhere: an answer other than success means "not confirmed"
-            Err(err) if err.status().is_some() && !err.is_retryable() => Ok(false),
-            Err(err) => Err(err),
-        }
     }
 }

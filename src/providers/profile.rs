@@ -78,8 +78,4 @@ pub trait ProfileProvider: Send + Sync {
         access_token: &SecretString,
         plan: FetchPlan,
     ) -> Result<FetchedProfile, ProviderError>;
-
-    /// Revokes the access token at the provider; `Ok(false)` when the
-    /// provider has no revocation or did not confirm it.
-    async fn revoke(&self, access_token: &SecretString) -> Result<bool, ProviderError>;
 }

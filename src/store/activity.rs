@@ -6,16 +6,16 @@ use sea_orm::{
     QueryOrder, QuerySelect,
 };
 
-use crate::domain::types::IntegrationKind;
+use crate::vocab::{ActivityName, ActivityStatus, IntegrationKind, Provider};
 
 use super::entities::integration_activity_logs::{self as logs, Entity as Logs};
 
 /// A new row of the activity log.
 pub struct NewActivity<'a> {
-    pub integration_type: &'a str,
-    pub provider: &'a str,
-    pub activity: &'a str,
-    pub status: &'a str,
+    pub integration_type: IntegrationKind,
+    pub provider: Provider,
+    pub activity: ActivityName,
+    pub status: ActivityStatus,
     pub duration_ms: i64,
     pub message: &'a str,
     pub user_id: Option<&'a str>,
@@ -31,10 +31,10 @@ pub async fn insert(
     let id = uuid::Uuid::now_v7().to_string();
     let model = logs::ActiveModel {
         id: Set(id.clone()),
-        integration_type: Set(row.integration_type.to_owned()),
-        provider: Set(row.provider.to_owned()),
-        activity: Set(row.activity.to_owned()),
-        status: Set(row.status.to_owned()),
+        integration_type: Set(row.integration_type),
+        provider: Set(row.provider),
+        activity: Set(row.activity),
+        status: Set(row.status),
         duration_ms: Set(row.duration_ms),
         message: Set(row.message.to_owned()),
         user_id: Set(row.user_id.map(str::to_owned)),
@@ -46,23 +46,25 @@ pub async fn insert(
     Ok(id)
 }
 
-/// Whose rows a query may see.
-pub enum Visibility<'a> {
-    /// The caller's own rows, plus the ATS rows of the organizations they administer.
-    Caller {
-        user_id: &'a str,
-        admin_org_ids: &'a [String],
-    },
-    /// One organization's ATS rows (the caller was checked to be its admin).
-    Organization(&'a str),
+/// Whose rows a query may see: a user's own rows, and the rows of some
+/// organizations restricted to some integration kinds. The caller decides who
+/// may see what; this only says which rows that is.
+#[derive(Default)]
+pub struct Scope<'a> {
+    /// Every row of this user.
+    pub user_id: Option<&'a str>,
+    /// Rows of these organizations...
+    pub organization_ids: &'a [String],
+    /// ...of these integration kinds only.
+    pub organization_kinds: &'a [IntegrationKind],
 }
 
 /// Filters of a listing; `None` means any.
 #[derive(Default)]
 pub struct ListFilter<'a> {
-    pub integration_type: Option<&'a str>,
-    pub provider: Option<&'a str>,
-    pub status: Option<&'a str>,
+    pub integration_type: Option<IntegrationKind>,
+    pub provider: Option<Provider>,
+    pub status: Option<ActivityStatus>,
     pub start: Option<DateTime<Utc>>,
     pub end: Option<DateTime<Utc>>,
     /// Only ids strictly below this one (the previous page's last id).
@@ -72,31 +74,25 @@ pub struct ListFilter<'a> {
 /// Newest first, at most `limit` rows.
 pub async fn list(
     db: &impl ConnectionTrait,
-    visibility: Visibility<'_>,
+    scope: Scope<'_>,
     filter: ListFilter<'_>,
     limit: u64,
 ) -> Result<Vec<logs::Model>, sea_orm::DbErr> {
-    let ats = IntegrationKind::Ats.as_str();
-    let scope = match visibility {
-        Visibility::Caller {
-            user_id,
-            admin_org_ids,
-        } => {
-            let mut scope = Condition::any().add(logs::Column::UserId.eq(user_id));
-            if !admin_org_ids.is_empty() {
-                scope = scope.add(
-                    Condition::all()
-                        .add(logs::Column::OrganizationId.is_in(admin_org_ids.iter().cloned()))
-                        .add(logs::Column::IntegrationType.eq(ats)),
-                );
-            }
-            scope
-        }
-        Visibility::Organization(org) => Condition::all()
-            .add(logs::Column::OrganizationId.eq(org))
-            .add(logs::Column::IntegrationType.eq(ats)),
-    };
-    let mut query = Logs::find().filter(scope);
+    let mut visible = Condition::any();
+    if let Some(user_id) = scope.user_id {
+        visible = visible.add(logs::Column::UserId.eq(user_id));
+    }
+    if !scope.organization_ids.is_empty() && !scope.organization_kinds.is_empty() {
+        visible = visible.add(
+            Condition::all()
+                .add(logs::Column::OrganizationId.is_in(scope.organization_ids.iter().cloned()))
+                .add(logs::Column::IntegrationType.is_in(scope.organization_kinds.iter().copied())),
+        );
+    }
+    if visible.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut query = Logs::find().filter(visible);
     if let Some(v) = filter.integration_type {
         query = query.filter(logs::Column::IntegrationType.eq(v));
     }

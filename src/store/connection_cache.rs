@@ -7,11 +7,18 @@
 //! once. While the listener is not connected the cache is bypassed, and a
 //! reconnect empties it, so a missed notification cannot leave stale data.
 //! Entries also expire after [`TTL`] as a last safety net.
+//!
+//! Every write of `store::credentials` calls [`changed`] with the owner it
+//! touches, before its transaction commits: each cache of the process drops
+//! that owner and reads it from the database, without caching, until the
+//! commit's notification arrives (or [`PENDING_MAX`] passes, for a write
+//! rolled back). So a process reads its own writes at once, and no caller
+//! has an invalidation to remember.
 
 use std::{
     sync::{
         atomic::{AtomicBool, AtomicU64, Ordering},
-        Arc,
+        Arc, Mutex, Weak,
     },
     time::{Duration, Instant},
 };
@@ -27,6 +34,27 @@ pub const CHANNEL: &str = "nextke_credentials";
 pub const TTL: Duration = Duration::from_secs(30);
 /// Entries kept before the cache starts over.
 const MAX_ENTRIES: usize = 200_000;
+/// Longest time an owner with a write in flight bypasses the cache, when no
+/// notification comes (the write was rolled back, or the listener is slow).
+pub const PENDING_MAX: Duration = Duration::from_secs(2);
+
+/// The listening caches of this process.
+static CACHES: Mutex<Vec<Weak<Inner>>> = Mutex::new(Vec::new());
+
+/// Tells every cache of the process that `owner`'s connections are being
+/// changed: called by each write of `store::credentials`.
+pub(crate) fn changed(owner: &str) {
+    let Ok(mut caches) = CACHES.lock() else {
+        return;
+    };
+    caches.retain(|cache| match cache.upgrade() {
+        Some(inner) => {
+            inner.begin_write(owner);
+            true
+        }
+        None => false,
+    });
+}
 
 struct Entry {
     rows: Arc<Vec<ConnectionSummary>>,
@@ -42,6 +70,8 @@ struct Inner {
     epoch: AtomicU64,
     /// True while the listener is connected.
     live: AtomicBool,
+    /// Owners with a write in flight, since when.
+    pending: DashMap<String, Instant>,
 }
 
 impl Inner {
@@ -55,6 +85,28 @@ impl Inner {
     fn invalidate(&self, owner: &str) {
         *self.generations.entry(owner.to_owned()).or_insert(0) += 1;
         self.entries.remove(owner);
+    }
+
+    /// A write of `owner` began: bypass its entry until it is notified.
+    fn begin_write(&self, owner: &str) {
+        if self.pending.len() >= MAX_ENTRIES {
+            self.pending
+                .retain(|_, since| since.elapsed() < PENDING_MAX);
+        }
+        self.pending.insert(owner.to_owned(), Instant::now());
+        self.invalidate(owner);
+    }
+
+    /// A change of `owner` was committed (its notification arrived).
+    fn committed(&self, owner: &str) {
+        self.pending.remove(owner);
+        self.invalidate(owner);
+    }
+
+    fn writing(&self, owner: &str) -> bool {
+        self.pending
+            .get(owner)
+            .is_some_and(|since| since.elapsed() < PENDING_MAX)
     }
 
     fn clear(&self) {
@@ -80,15 +132,10 @@ impl ConnectionCache {
         let inner = Arc::new(Inner::default());
         let pool = db.get_postgres_connection_pool().clone();
         tokio::spawn(listen(pool, Arc::downgrade(&inner)));
-        Self { inner: Some(inner) }
-    }
-
-    /// Drops an owner's entry now: for changes this process just made, so
-    /// its own next read sees them without waiting for the notification.
-    pub fn invalidate(&self, owner: &str) {
-        if let Some(inner) = &self.inner {
-            inner.invalidate(owner);
+        if let Ok(mut caches) = CACHES.lock() {
+            caches.push(Arc::downgrade(&inner));
         }
+        Self { inner: Some(inner) }
     }
 
     /// Summaries of the connections of `owners`, from the cache where it is
@@ -96,7 +143,7 @@ impl ConnectionCache {
     pub async fn summaries(
         &self,
         db: &DatabaseConnection,
-        owners: &[String],
+        owners: &[credentials::Owner],
     ) -> Result<Vec<ConnectionSummary>, DbErr> {
         let Some(inner) = self
             .inner
@@ -107,20 +154,29 @@ impl ConnectionCache {
         };
         let mut out = Vec::new();
         for owner in owners {
-            if let Some(entry) = inner.entries.get(owner) {
+            let key = owner.key();
+            let owner_key = key.as_str();
+            if inner.writing(owner_key) {
+                out.extend(credentials::summaries_of(db, std::slice::from_ref(owner)).await?);
+                continue;
+            }
+            if let Some(entry) = inner.entries.get(owner_key) {
                 if entry.fetched.elapsed() < TTL {
                     out.extend(entry.rows.iter().cloned());
                     continue;
                 }
             }
-            let stamp = inner.stamp(owner);
+            let stamp = inner.stamp(owner_key);
             let rows = credentials::summaries_of(db, std::slice::from_ref(owner)).await?;
-            if inner.live.load(Ordering::SeqCst) && inner.stamp(owner) == stamp {
+            if inner.live.load(Ordering::SeqCst)
+                && inner.stamp(owner_key) == stamp
+                && !inner.writing(owner_key)
+            {
                 if inner.entries.len() >= MAX_ENTRIES {
                     inner.clear();
                 }
                 inner.entries.insert(
-                    owner.clone(),
+                    key.clone(),
                     Entry {
                         rows: Arc::new(rows.clone()),
                         fetched: Instant::now(),
@@ -165,7 +221,7 @@ async fn listen(pool: sea_orm::sqlx::PgPool, cache: std::sync::Weak<Inner>) {
             let next = listener.try_recv().await;
             let Some(inner) = cache.upgrade() else { return };
             match next {
-                Ok(Some(notification)) => inner.invalidate(notification.payload()),
+                Ok(Some(notification)) => inner.committed(notification.payload()),
                 // the connection dropped: notifications may have been missed
                 Ok(None) | Err(_) => {
                     inner.live.store(false, Ordering::SeqCst);

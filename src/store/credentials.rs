@@ -1,23 +1,60 @@
-//! Queries of `oauth_credentials`: connections and their sealed tokens.
+//! Queries of `oauth_credentials`: every connection, whoever owns it, with its
+//! sealed credentials (of any [`CredentialKind`]) and its health.
+//!
+//! Every write here tells the process's connection caches which owner
+//! changed ([`connection_cache::changed`]), so no caller can forget to.
+//!
+//! [`connection_cache::changed`]: super::connection_cache::changed
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    sea_query::LockType, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
-    QuerySelect,
+    sea_query::LockType, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait,
+    QueryFilter, QuerySelect,
 };
 
-use super::entities::oauth_credentials::{self as creds, Entity as Creds};
+use super::{
+    connection_cache::changed,
+    entities::oauth_credentials::{self as creds, Entity as Creds},
+};
 
-pub use creds::Model as Credential;
+pub use creds::{CredentialKind, Model as Credential};
 
-/// The owner key of a user's connection.
-pub fn user_owner(user_id: &str) -> String {
-    format!("user:{user_id}")
+use crate::vocab::{ConnectionState, Provider};
+
+const CONNECTED: ConnectionState = ConnectionState::Connected;
+
+/// Runs an update of rows matching `filter`, tells the caches whose rows
+/// changed, and answers how many did.
+async fn update_where(
+    db: &impl ConnectionTrait,
+    active: creds::ActiveModel,
+    filter: Condition,
+) -> Result<usize, sea_orm::DbErr> {
+    let rows = Creds::update_many()
+        .set(active)
+        .filter(filter)
+        .exec_with_returning(db)
+        .await?;
+    for row in &rows {
+        changed(&row.owner.key());
+    }
+    Ok(rows.len())
 }
 
-/// The owner key of an organization's connection.
-pub fn org_owner(org_id: &str) -> String {
-    format!("org:{org_id}")
+fn by_id(id: &str) -> Condition {
+    Condition::all().add(creds::Column::Id.eq(id))
+}
+
+pub use super::owner::Owner;
+
+/// The owner of a user's connection.
+pub fn user_owner(user_id: &str) -> Owner {
+    Owner::User(user_id.to_owned())
+}
+
+/// The owner of an organization's connection.
+pub fn org_owner(org_id: &str) -> Owner {
+    Owner::Organization(org_id.to_owned())
 }
 
 /// One connection by id.
@@ -44,18 +81,42 @@ pub async fn find_for_update(
 /// The connection of an owner with a provider.
 pub async fn find_by_owner(
     db: &impl ConnectionTrait,
-    provider: &str,
-    owner: &str,
+    provider: Provider,
+    owner: &Owner,
 ) -> Result<Option<Credential>, sea_orm::DbErr> {
     Creds::find()
         .filter(creds::Column::Provider.eq(provider))
-        .filter(creds::Column::Owner.eq(owner))
+        .filter(creds::Column::Owner.eq(owner.clone()))
         .one(db)
         .await
 }
 
+/// Takes the write lock of an owner's connection with a provider for the
+/// transaction, before reading it to change it: a write that changes nothing
+/// (the row lock on PostgreSQL when the row exists; the database's write lock
+/// on SQLite, which otherwise fails a read transaction that starts to write
+/// while another writes with "database is locked").
+pub async fn lock_owner(
+    db: &impl ConnectionTrait,
+    provider: Provider,
+    owner: &Owner,
+) -> Result<(), sea_orm::DbErr> {
+    use sea_orm::sea_query::Expr;
+    Creds::update_many()
+        .col_expr(
+            creds::Column::UpdatedAt,
+            Expr::col(creds::Column::UpdatedAt).into(),
+        )
+        .filter(creds::Column::Provider.eq(provider))
+        .filter(creds::Column::Owner.eq(owner.clone()))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 /// Inserts a new connection row.
 pub async fn insert(db: &impl ConnectionTrait, row: Credential) -> Result<(), sea_orm::DbErr> {
+    changed(&row.owner.key());
     let active: creds::ActiveModel = row.into();
     Creds::insert(active).exec_without_returning(db).await?;
     Ok(())
@@ -85,11 +146,10 @@ pub async fn update_tokens(
         token_expires_at: Set(update.token_expires_at),
         key_id: Set(update.key_id),
         token_version: Set(expected_version + 1),
-        state: Set(crate::domain::types::ConnectionState::Connected
-            .as_str()
-            .to_owned()),
+        state: Set(CONNECTED),
         last_success_at: Set(Some(now)),
         last_error: Set(None),
+        expiry_warned_at: Set(None),
         updated_at: Set(now),
         ..Default::default()
     };
@@ -100,25 +160,20 @@ pub async fn update_tokens(
     if let Some(scopes) = update.scopes {
         active.scopes = Set(scopes);
     }
-    let result = Creds::update_many()
-        .set(active)
-        .filter(creds::Column::Id.eq(id))
-        .filter(creds::Column::TokenVersion.eq(expected_version))
-        .exec(db)
-        .await?;
-    Ok(result.rows_affected == 1)
+    let filter = by_id(id).add(creds::Column::TokenVersion.eq(expected_version));
+    Ok(update_where(db, active, filter).await? == 1)
 }
 
 /// Records a connection's health after a call.
 pub async fn set_state(
     db: &impl ConnectionTrait,
     id: &str,
-    state: &str,
+    state: ConnectionState,
     error: Option<&str>,
 ) -> Result<(), sea_orm::DbErr> {
     let now = Utc::now();
     let mut active = creds::ActiveModel {
-        state: Set(state.to_owned()),
+        state: Set(state),
         updated_at: Set(now),
         ..Default::default()
     };
@@ -129,16 +184,16 @@ pub async fn set_state(
         }
         None => active.last_success_at = Set(Some(now)),
     }
-    Creds::update_many()
-        .set(active)
-        .filter(creds::Column::Id.eq(id))
-        .exec(db)
-        .await?;
+    update_where(db, active, by_id(id)).await?;
     Ok(())
 }
 
-/// Deletes a connection and its tokens.
+/// Deletes a connection and its credentials.
 pub async fn delete(db: &impl ConnectionTrait, id: &str) -> Result<bool, sea_orm::DbErr> {
+    let Some(row) = find(db, id).await? else {
+        return Ok(false);
+    };
+    changed(&row.owner.key());
     Ok(Creds::delete_by_id(id.to_owned())
         .exec(db)
         .await?
@@ -159,27 +214,60 @@ pub async fn sealed_with_other_key(
         .await
 }
 
-/// Replaces the sealed tokens of a row in place (rewrap), version-checked.
+/// Every sealed column of a row, sealed anew.
+pub struct SealedColumns {
+    pub access_token: Vec<u8>,
+    pub refresh_token: Option<Vec<u8>>,
+    pub secret: Option<Vec<u8>>,
+    pub webhook_secret: Option<Vec<u8>>,
+    pub previous_webhook_secret: Option<Vec<u8>>,
+}
+
+/// Replaces every sealed column of a row in place (rewrap), version-checked.
 pub async fn replace_sealed(
     db: &impl ConnectionTrait,
     row: &Credential,
-    access_token: Vec<u8>,
-    refresh_token: Option<Vec<u8>>,
+    sealed: SealedColumns,
     key_id: &str,
 ) -> Result<bool, sea_orm::DbErr> {
     let active = creds::ActiveModel {
-        access_token: Set(access_token),
-        refresh_token: Set(refresh_token),
+        access_token: Set(sealed.access_token),
+        refresh_token: Set(sealed.refresh_token),
+        secret: Set(sealed.secret),
+        webhook_secret: Set(sealed.webhook_secret),
+        previous_webhook_secret: Set(sealed.previous_webhook_secret),
         key_id: Set(key_id.to_owned()),
         ..Default::default()
     };
-    let result = Creds::update_many()
-        .set(active)
-        .filter(creds::Column::Id.eq(row.id.clone()))
-        .filter(creds::Column::TokenVersion.eq(row.token_version))
-        .exec(db)
-        .await?;
-    Ok(result.rows_affected == 1)
+    let filter = by_id(&row.id).add(creds::Column::TokenVersion.eq(row.token_version));
+    Ok(update_where(db, active, filter).await? == 1)
+}
+
+/// New webhook signing secrets of a row (sealed); the previous one is
+/// accepted until `previous_until`. Bumps the version, so a rewrap that read
+/// the row before cannot put the old ones back.
+pub async fn replace_webhook_secrets(
+    db: &impl ConnectionTrait,
+    row: &Credential,
+    current: Vec<u8>,
+    previous: Option<Vec<u8>>,
+    previous_until: Option<DateTime<Utc>>,
+    key_id: &str,
+) -> Result<bool, sea_orm::DbErr> {
+    if row.key_id != key_id {
+        // every column of a row is sealed with one key: rewrap first
+        return Ok(false);
+    }
+    let active = creds::ActiveModel {
+        webhook_secret: Set(Some(current)),
+        previous_webhook_secret: Set(previous),
+        previous_webhook_secret_until: Set(previous_until),
+        token_version: Set(row.token_version + 1),
+        updated_at: Set(Utc::now()),
+        ..Default::default()
+    };
+    let filter = by_id(&row.id).add(creds::Column::TokenVersion.eq(row.token_version));
+    Ok(update_where(db, active, filter).await? == 1)
 }
 
 /// Forgets a connection's refresh token (a reconnect that issued none).
@@ -192,11 +280,7 @@ pub async fn clear_refresh_token(
         refresh_token_expires_at: Set(None),
         ..Default::default()
     };
-    Creds::update_many()
-        .set(active)
-        .filter(creds::Column::Id.eq(id))
-        .exec(db)
-        .await?;
+    update_where(db, active, by_id(id)).await?;
     Ok(())
 }
 
@@ -210,23 +294,25 @@ pub async fn set_account(
         account_id: Set(account_id.map(str::to_owned)),
         ..Default::default()
     };
-    Creds::update_many()
-        .set(active)
-        .filter(creds::Column::Id.eq(id))
-        .exec(db)
-        .await?;
+    update_where(db, active, by_id(id)).await?;
     Ok(())
 }
 
-/// Connected rows with a refresh token whose access token expires before `before`.
+/// Connected rows whose access token expires before `before` and that can
+/// be renewed without their owner: a refresh token, or a client-credentials
+/// client that asks for a new token.
 pub async fn expiring_refreshable(
     db: &impl ConnectionTrait,
     before: DateTime<Utc>,
     limit: u64,
 ) -> Result<Vec<Credential>, sea_orm::DbErr> {
     Creds::find()
-        .filter(creds::Column::State.eq(crate::domain::types::ConnectionState::Connected.as_str()))
-        .filter(creds::Column::RefreshToken.is_not_null())
+        .filter(creds::Column::State.eq(CONNECTED))
+        .filter(
+            Condition::any()
+                .add(creds::Column::RefreshToken.is_not_null())
+                .add(creds::Column::CredentialKind.eq(CredentialKind::OAuthClientCredentials)),
+        )
         .filter(creds::Column::TokenExpiresAt.lt(before))
         .limit(limit)
         .all(db)
@@ -237,10 +323,11 @@ pub async fn expiring_refreshable(
 #[derive(Clone, Debug, sea_orm::FromQueryResult)]
 pub struct ConnectionSummary {
     pub id: String,
-    pub provider: String,
-    pub owner: String,
+    pub provider: Provider,
+    pub owner: Owner,
     pub organization_id: Option<String>,
-    pub state: String,
+    pub credential_kind: CredentialKind,
+    pub state: ConnectionState,
     pub token_expires_at: Option<DateTime<Utc>>,
     pub has_refresh_token: bool,
     pub last_success_at: Option<DateTime<Utc>>,
@@ -252,7 +339,7 @@ pub struct ConnectionSummary {
 /// Summaries of every connection of the given owners.
 pub async fn summaries_of(
     db: &impl ConnectionTrait,
-    owners: &[String],
+    owners: &[Owner],
 ) -> Result<Vec<ConnectionSummary>, sea_orm::DbErr> {
     use sea_orm::sea_query::Expr;
     Creds::find()
@@ -262,6 +349,7 @@ pub async fn summaries_of(
             creds::Column::Provider,
             creds::Column::Owner,
             creds::Column::OrganizationId,
+            creds::Column::CredentialKind,
             creds::Column::State,
             creds::Column::TokenExpiresAt,
             creds::Column::LastSuccessAt,
@@ -279,20 +367,35 @@ pub async fn summaries_of(
         .await
 }
 
-/// Connected rows of `provider` without a refresh token whose access token
-/// expires before `before`.
-pub async fn expiring_unrefreshable(
+/// Connected OAuth user connections without a refresh token whose access
+/// token expires before `before` and whose owner was not warned yet.
+pub async fn expiring_unwarned(
     db: &impl ConnectionTrait,
-    provider: &str,
     before: DateTime<Utc>,
     limit: u64,
 ) -> Result<Vec<Credential>, sea_orm::DbErr> {
     Creds::find()
-        .filter(creds::Column::Provider.eq(provider))
-        .filter(creds::Column::State.eq(crate::domain::types::ConnectionState::Connected.as_str()))
+        .filter(creds::Column::CredentialKind.eq(CredentialKind::OAuthUserToken))
+        .filter(creds::Column::State.eq(CONNECTED))
         .filter(creds::Column::RefreshToken.is_null())
         .filter(creds::Column::TokenExpiresAt.lt(before))
+        .filter(creds::Column::ExpiryWarnedAt.is_null())
         .limit(limit)
         .all(db)
         .await
+}
+
+/// Marks the owner of a connection as warned of its expiry; answers whether
+/// this call did (a concurrent sweep may have).
+pub async fn mark_expiry_warned(
+    db: &impl ConnectionTrait,
+    id: &str,
+    at: DateTime<Utc>,
+) -> Result<bool, sea_orm::DbErr> {
+    let active = creds::ActiveModel {
+        expiry_warned_at: Set(Some(at)),
+        ..Default::default()
+    };
+    let filter = by_id(id).add(creds::Column::ExpiryWarnedAt.is_null());
+    Ok(update_where(db, active, filter).await? == 1)
 }

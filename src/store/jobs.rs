@@ -7,7 +7,7 @@ use sea_orm::{
     sea_query::{Expr, LockBehavior, LockType, OnConflict, Query},
     ActiveValue::Set,
     ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, DbErr, EntityTrait, Order,
-    QueryFilter, QueryOrder, QuerySelect, SqlErr,
+    QueryFilter, QueryOrder, QuerySelect,
 };
 
 use super::entities::{
@@ -17,14 +17,8 @@ use super::entities::{
 
 pub use jobs::Model as JobRow;
 
-/// Waiting for its run time or a worker.
-pub const PENDING: &str = "pending";
-/// Claimed by a worker whose lease has not ended.
-pub const RUNNING: &str = "running";
-/// Done; pruned after the retention.
-pub const COMPLETED: &str = "completed";
-/// Failed every allowed attempt; kept with its last error until retried.
-pub const DEAD: &str = "dead";
+use crate::error::is_unique_violation;
+pub use crate::vocab::JobState;
 
 /// A job to insert.
 pub struct NewJobRow {
@@ -44,7 +38,7 @@ fn pending_row(row: NewJobRow, now: DateTime<Utc>) -> jobs::ActiveModel {
         kind: Set(row.kind),
         payload: Set(row.payload),
         unique_key: Set(row.unique_key),
-        state: Set(PENDING.to_owned()),
+        state: Set(JobState::Pending),
         priority: Set(row.priority),
         run_at: Set(row.run_at),
         attempts: Set(0),
@@ -92,7 +86,7 @@ pub async fn claim(
     due.column(jobs::Column::Id)
         .from(Jobs)
         .and_where(jobs::Column::Kind.eq(kind))
-        .and_where(jobs::Column::State.eq(PENDING))
+        .and_where(jobs::Column::State.eq(JobState::Pending))
         .and_where(jobs::Column::RunAt.lte(now))
         .order_by(jobs::Column::Priority, Order::Desc)
         .order_by(jobs::Column::RunAt, Order::Asc)
@@ -105,7 +99,7 @@ pub async fn claim(
         update = update.col_expr(jobs::Column::MaxAttempts, Expr::value(max.max(1)));
     }
     update
-        .col_expr(jobs::Column::State, Expr::value(RUNNING))
+        .col_expr(jobs::Column::State, Expr::value(JobState::Running))
         .col_expr(jobs::Column::LockedBy, Expr::value(worker))
         .col_expr(jobs::Column::LockedUntil, Expr::value(lease_until))
         .col_expr(
@@ -129,7 +123,7 @@ pub async fn complete(
         return Ok(0);
     }
     let result = Jobs::update_many()
-        .col_expr(jobs::Column::State, Expr::value(COMPLETED))
+        .col_expr(jobs::Column::State, Expr::value(JobState::Completed))
         .col_expr(jobs::Column::CompletedAt, Expr::value(now))
         .col_expr(jobs::Column::UpdatedAt, Expr::value(now))
         .col_expr(jobs::Column::LockedBy, Expr::value(Option::<String>::None))
@@ -139,7 +133,7 @@ pub async fn complete(
         )
         .filter(jobs::Column::Id.is_in(ids.iter().copied()))
         .filter(jobs::Column::LockedBy.eq(worker))
-        .filter(jobs::Column::State.eq(RUNNING))
+        .filter(jobs::Column::State.eq(JobState::Running))
         .exec(db)
         .await?;
     Ok(result.rows_affected)
@@ -173,11 +167,11 @@ pub async fn finish_unsuccessfully(
         );
     update = match outcome {
         Outcome::RetryAt(at, error) => update
-            .col_expr(jobs::Column::State, Expr::value(PENDING))
+            .col_expr(jobs::Column::State, Expr::value(JobState::Pending))
             .col_expr(jobs::Column::RunAt, Expr::value(at))
             .col_expr(jobs::Column::LastError, Expr::value(error)),
         Outcome::DelayUntil(at, reason) => update
-            .col_expr(jobs::Column::State, Expr::value(PENDING))
+            .col_expr(jobs::Column::State, Expr::value(JobState::Pending))
             .col_expr(jobs::Column::RunAt, Expr::value(at))
             .col_expr(
                 jobs::Column::Attempts,
@@ -185,20 +179,18 @@ pub async fn finish_unsuccessfully(
             )
             .col_expr(jobs::Column::LastError, Expr::value(reason)),
         Outcome::Dead(error) => update
-            .col_expr(jobs::Column::State, Expr::value(DEAD))
+            .col_expr(jobs::Column::State, Expr::value(JobState::Dead))
             .col_expr(jobs::Column::LastError, Expr::value(error)),
     };
     let result = update
         .filter(jobs::Column::Id.eq(id))
         .filter(jobs::Column::LockedBy.eq(worker))
-        .filter(jobs::Column::State.eq(RUNNING))
+        .filter(jobs::Column::State.eq(JobState::Running))
         .exec(db)
         .await;
     match result {
         Ok(_) => Ok(()),
-        Err(err) if matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
-            supersede(db, id, worker, now).await
-        }
+        Err(err) if is_unique_violation(&err) => supersede(db, id, worker, now).await,
         Err(err) => Err(err),
     }
 }
@@ -210,7 +202,7 @@ async fn supersede(
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
     Jobs::update_many()
-        .col_expr(jobs::Column::State, Expr::value(COMPLETED))
+        .col_expr(jobs::Column::State, Expr::value(JobState::Completed))
         .col_expr(jobs::Column::CompletedAt, Expr::value(now))
         .col_expr(jobs::Column::UpdatedAt, Expr::value(now))
         .col_expr(
@@ -255,7 +247,7 @@ pub async fn extend_leases(
         .col_expr(jobs::Column::LockedUntil, Expr::value(until))
         .filter(jobs::Column::Id.is_in(ids.iter().copied()))
         .filter(jobs::Column::LockedBy.eq(worker))
-        .filter(jobs::Column::State.eq(RUNNING))
+        .filter(jobs::Column::State.eq(JobState::Running))
         .exec(db)
         .await?
         .rows_affected)
@@ -269,11 +261,11 @@ pub async fn reap_expired(
 ) -> Result<(u64, u64), DbErr> {
     let expired = || {
         Condition::all()
-            .add(jobs::Column::State.eq(RUNNING))
+            .add(jobs::Column::State.eq(JobState::Running))
             .add(jobs::Column::LockedUntil.lt(now))
     };
     let dead = Jobs::update_many()
-        .col_expr(jobs::Column::State, Expr::value(DEAD))
+        .col_expr(jobs::Column::State, Expr::value(JobState::Dead))
         .col_expr(
             jobs::Column::LastError,
             Expr::value("worker lost (lease expired) on the last allowed attempt"),
@@ -290,10 +282,10 @@ pub async fn reap_expired(
     pending_keys
         .column(jobs::Column::UniqueKey)
         .from(Jobs)
-        .and_where(jobs::Column::State.eq(PENDING))
+        .and_where(jobs::Column::State.eq(JobState::Pending))
         .and_where(jobs::Column::UniqueKey.is_not_null());
     Jobs::update_many()
-        .col_expr(jobs::Column::State, Expr::value(COMPLETED))
+        .col_expr(jobs::Column::State, Expr::value(JobState::Completed))
         .col_expr(jobs::Column::CompletedAt, Expr::value(now))
         .col_expr(
             jobs::Column::LastError,
@@ -304,7 +296,7 @@ pub async fn reap_expired(
         .exec(db)
         .await?;
     let requeued = Jobs::update_many()
-        .col_expr(jobs::Column::State, Expr::value(PENDING))
+        .col_expr(jobs::Column::State, Expr::value(JobState::Pending))
         .col_expr(jobs::Column::LockedBy, Expr::value(Option::<String>::None))
         .col_expr(
             jobs::Column::LockedUntil,
@@ -331,7 +323,7 @@ pub async fn prune_completed(
     let mut old = Query::select();
     old.column(jobs::Column::Id)
         .from(Jobs)
-        .and_where(jobs::Column::State.eq(COMPLETED))
+        .and_where(jobs::Column::State.eq(JobState::Completed))
         .and_where(jobs::Column::CompletedAt.lt(cutoff))
         // walk idx_jobs_completed oldest first, so each batch starts where the
         // last ended instead of rescanning the rows already deleted
@@ -386,7 +378,7 @@ pub struct KindCounts {
 #[derive(Debug, sea_orm::FromQueryResult)]
 struct CountRow {
     kind: String,
-    state: String,
+    state: JobState,
     n: i64,
 }
 
@@ -405,7 +397,7 @@ pub async fn stats(
         .column(jobs::Column::Kind)
         .column(jobs::Column::State)
         .column_as(jobs::Column::Id.count(), "n")
-        .filter(jobs::Column::State.is_in([PENDING, DEAD]))
+        .filter(jobs::Column::State.is_in([JobState::Pending, JobState::Dead]))
         .group_by(jobs::Column::Kind)
         .group_by(jobs::Column::State)
         .into_model::<CountRow>()
@@ -423,7 +415,7 @@ pub async fn stats(
                 counts.len() - 1
             }
         };
-        if row.state == PENDING {
+        if row.state == JobState::Pending {
             counts[index].pending = row.n;
         } else {
             counts[index].dead = row.n;
@@ -432,7 +424,7 @@ pub async fn stats(
     let oldest = Jobs::find()
         .select_only()
         .column_as(jobs::Column::RunAt.min(), "oldest")
-        .filter(jobs::Column::State.eq(PENDING))
+        .filter(jobs::Column::State.eq(JobState::Pending))
         .filter(jobs::Column::RunAt.lte(now))
         .into_model::<OldestRow>()
         .one(db)
@@ -467,7 +459,7 @@ pub async fn list_dead(
     limit: u64,
 ) -> Result<Vec<JobRow>, DbErr> {
     let mut query = Jobs::find()
-        .filter(jobs::Column::State.eq(DEAD))
+        .filter(jobs::Column::State.eq(JobState::Dead))
         .filter(scope_condition(&scope));
     if let Some(kind) = kind {
         query = query.filter(jobs::Column::Kind.eq(kind));
@@ -482,42 +474,27 @@ pub async fn list_dead(
         .await
 }
 
-/// The result of retrying a dead job.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Retried {
-    /// It is pending again with fresh attempts (the row as the retry left it).
-    Requeued(Box<JobRow>),
-    /// No dead job with that id is visible.
-    NotFound,
-    /// A pending job with the same key already exists.
-    Duplicate,
-}
-
-/// Makes a dead job pending again, due now, with its attempts reset.
+/// Makes a dead job pending again, due now, with its attempts reset; the row
+/// as the retry left it, or `None` when no dead job with that id is visible.
+/// A pending job with the same key makes it fail with a unique-constraint
+/// violation (see [`crate::error::AppError::from_write`]).
 pub async fn retry_dead(
     db: &impl ConnectionTrait,
     id: i64,
     scope: DeadScope<'_>,
     now: DateTime<Utc>,
-) -> Result<Retried, DbErr> {
-    let result = Jobs::update_many()
-        .col_expr(jobs::Column::State, Expr::value(PENDING))
+) -> Result<Option<JobRow>, DbErr> {
+    let mut rows = Jobs::update_many()
+        .col_expr(jobs::Column::State, Expr::value(JobState::Pending))
         .col_expr(jobs::Column::Attempts, Expr::value(0))
         .col_expr(jobs::Column::RunAt, Expr::value(now))
         .col_expr(jobs::Column::UpdatedAt, Expr::value(now))
         .filter(jobs::Column::Id.eq(id))
-        .filter(jobs::Column::State.eq(DEAD))
+        .filter(jobs::Column::State.eq(JobState::Dead))
         .filter(scope_condition(&scope))
         .exec_with_returning(db)
-        .await;
-    match result {
-        Ok(mut rows) if rows.len() == 1 => Ok(Retried::Requeued(Box::new(rows.remove(0)))),
-        Ok(_) => Ok(Retried::NotFound),
-        Err(err) if matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
-            Ok(Retried::Duplicate)
-        }
-        Err(err) => Err(err),
-    }
+        .await?;
+    Ok((rows.len() == 1).then(|| rows.remove(0)))
 }
 
 /// One job by id.
@@ -557,7 +534,7 @@ pub async fn insert_many(db: &impl ConnectionTrait, rows: Vec<NewJobRow>) -> Res
 /// Deletes pending jobs with this unique key (work no longer wanted).
 pub async fn delete_pending(db: &impl ConnectionTrait, unique_key: &str) -> Result<u64, DbErr> {
     Ok(Jobs::delete_many()
-        .filter(jobs::Column::State.eq(PENDING))
+        .filter(jobs::Column::State.eq(JobState::Pending))
         .filter(jobs::Column::UniqueKey.eq(unique_key))
         .exec(db)
         .await?

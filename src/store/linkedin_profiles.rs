@@ -141,15 +141,3 @@ pub async fn postpone(
     }
     Ok(())
 }
-
-/// Rows not yet told that their token expires soon.
-pub async fn not_warned(
-    db: &impl ConnectionTrait,
-    connection_ids: &[String],
-) -> Result<Vec<ProfileRow>, sea_orm::DbErr> {
-    Profiles::find()
-        .filter(profiles::Column::ConnectionId.is_in(connection_ids.iter().cloned()))
-        .filter(profiles::Column::ExpiryNotifiedAt.is_null())
-        .all(db)
-        .await
-}

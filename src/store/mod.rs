@@ -7,6 +7,7 @@ pub mod entities;
 pub mod jobs;
 pub mod linkedin_profiles;
 pub mod oauth_states;
+pub mod owner;
 pub mod rate_windows;
 
 use std::time::Duration;

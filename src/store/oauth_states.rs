@@ -71,19 +71,16 @@ pub async fn find(
 }
 
 /// Takes the flow with this state hash out of the table: of any number of
-/// concurrent callers, exactly one gets it.
+/// concurrent callers, exactly one gets it (one `DELETE ... RETURNING`).
 pub async fn take(
     db: &impl ConnectionTrait,
     state_hash: &str,
 ) -> Result<Option<PendingFlow>, sea_orm::DbErr> {
-    let Some(row) = States::find_by_id(state_hash.to_owned()).one(db).await? else {
-        return Ok(None);
-    };
-    let deleted = States::delete_many()
+    let mut rows = States::delete_many()
         .filter(states::Column::StateHash.eq(state_hash))
-        .exec(db)
+        .exec_with_returning(db)
         .await?;
-    Ok((deleted.rows_affected == 1).then_some(row))
+    Ok(rows.pop())
 }
 
 /// Deletes flows that expired; returns how many.

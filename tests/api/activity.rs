@@ -5,7 +5,7 @@ use std::time::Duration;
 use nextke_integrations::{
     domain::{
         activity::{record, ActivityEvent},
-        types::{ActivityStatus, Provider},
+        types::{ActivityName, ActivityStatus, Provider},
     },
     proto::{self, ListActivityRequest},
 };
@@ -18,7 +18,7 @@ use crate::{
 pub async fn seed(
     app: &TestApp,
     provider: Provider,
-    activity: &str,
+    activity: ActivityName,
     status: ActivityStatus,
     user: Option<&str>,
     org: Option<&str>,
@@ -46,7 +46,7 @@ async fn filters_and_pages_newest_first(backend: Backend) {
     seed(
         &app,
         Provider::LinkedIn,
-        "profile.sync",
+        ActivityName::ProfileSync,
         ActivityStatus::Success,
         user,
         None,
@@ -55,7 +55,7 @@ async fn filters_and_pages_newest_first(backend: Backend) {
     seed(
         &app,
         Provider::LinkedIn,
-        "profile.sync",
+        ActivityName::ProfileSync,
         ActivityStatus::Failure,
         user,
         None,
@@ -64,7 +64,7 @@ async fn filters_and_pages_newest_first(backend: Backend) {
     seed(
         &app,
         Provider::Google,
-        "event.create",
+        ActivityName::EventCreate,
         ActivityStatus::Success,
         user,
         None,
@@ -73,7 +73,7 @@ async fn filters_and_pages_newest_first(backend: Backend) {
     seed(
         &app,
         Provider::Microsoft,
-        "event.create",
+        ActivityName::EventCreate,
         ActivityStatus::Success,
         user,
         None,
@@ -82,7 +82,7 @@ async fn filters_and_pages_newest_first(backend: Backend) {
     seed(
         &app,
         Provider::LinkedIn,
-        "token.refresh",
+        ActivityName::TokenRefresh,
         ActivityStatus::Success,
         user,
         None,

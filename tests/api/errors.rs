@@ -10,7 +10,7 @@ use nextke_integrations::{
     domain::linkedin::jobs::{sync_key, SyncPayload, SYNC},
     jobs::{enqueue, NewJob},
     proto::{self, ListActivityRequest},
-    store::jobs as job_store,
+    store::jobs::{self as job_store, JobState},
 };
 use nextke_sandbox::RetryAfter;
 
@@ -64,7 +64,7 @@ async fn rate_limited_sync_job_runs_again_after_retry_after(backend: Backend) {
     let started = Instant::now();
     let delayed = loop {
         let row = job_store::find(&db, id).await.expect("db").expect("row");
-        if row.state == "pending" && row.last_error.is_some() {
+        if row.state == JobState::Pending && row.last_error.is_some() {
             break row;
         }
         assert!(
@@ -108,10 +108,10 @@ async fn rate_limited_sync_job_runs_again_after_retry_after(backend: Backend) {
     // then it runs again, after the wait, and succeeds on that same attempt count
     let completed = loop {
         let row = job_store::find(&db, id).await.expect("db").expect("row");
-        if row.state == "completed" {
+        if row.state == JobState::Completed {
             break row;
         }
-        assert_ne!(row.state, "dead", "{row:?}");
+        assert_ne!(row.state, JobState::Dead, "{row:?}");
         assert!(
             started.elapsed() < Duration::from_secs(20),
             "the job did not run again: {row:?}"

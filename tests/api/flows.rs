@@ -184,7 +184,39 @@ async fn start_page_opened_from_elsewhere_is_refused(backend: Backend) {
     li.app.stop().await;
 }
 
+/// Every OAuth provider has the one callback, on each integration's path: a
+/// LinkedIn flow arriving on the calendar callback (or its start page) is
+/// refused on the calendar's failure page and consumes nothing, and the same flow still completes on LinkedIn's path.
+async fn a_flow_completes_only_on_its_own_integrations_callback(backend: Backend) {
+    let li = li(backend, |_| {}, |_| {}).await;
+    let ada = stepping_browser();
+    let (_, callback) = li.to_callback("ada", &ada).await;
+    let mut elsewhere = callback.clone();
+    elsewhere.set_path("/api/v1/integrations/calendar/callback");
+    let landed = hop(&ada, elsewhere.as_str()).await;
+    assert_eq!(query(&landed, "calendar").as_deref(), Some("failed"));
+    assert_eq!(query(&landed, "error").as_deref(), Some("invalid_state"));
+    assert_eq!(li.count("oauth_credentials", "1 = 1").await, 0);
+    assert_eq!(
+        li.count("oauth_states", "1 = 1").await,
+        1,
+        "the flow is not consumed"
+    );
+    // the calendar's start page refuses the flow of another integration too
+    let bob = li.start("bob").await;
+    let mut start = url::Url::parse(&bob.authorization_url).expect("url");
+    start.set_path("/api/v1/integrations/calendar/auth");
+    let landed = hop(&stepping_browser(), start.as_str()).await;
+    assert_eq!(query(&landed, "error").as_deref(), Some("invalid_state"));
+    // on its own path the flow completes
+    let landed = hop(&ada, callback.as_str()).await;
+    assert_eq!(query(&landed, "linkedin").as_deref(), Some("connected"));
+    assert_eq!(li.count("oauth_credentials", "1 = 1").await, 1);
+    li.app.stop().await;
+}
+
 db_tests!(
+    a_flow_completes_only_on_its_own_integrations_callback,
     a_flow_completes_only_in_the_browser_that_started_it,
     start_page_opened_from_elsewhere_is_refused,
     starting_flows_is_rate_limited_and_capped,

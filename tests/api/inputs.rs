@@ -4,7 +4,7 @@
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use nextke_integrations::{
-    domain::types::{ActivityStatus, Provider},
+    domain::types::{ActivityName, ActivityStatus, Provider},
     limits,
     proto::{ListActivityRequest, ListFailedJobsRequest, StartLinkedInAuthRequest},
 };
@@ -94,7 +94,7 @@ async fn bad_inputs_answer_the_same_codes_on_both_databases(backend: Backend) {
         seed(
             &app,
             Provider::LinkedIn,
-            "profile.sync",
+            ActivityName::ProfileSync,
             ActivityStatus::Success,
             Some("alice"),
             None,

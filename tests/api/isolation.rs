@@ -1,7 +1,7 @@
 //! Nobody sees another user's or another organization's data.
 
 use nextke_integrations::{
-    domain::types::{ActivityStatus, Provider},
+    domain::types::{ActivityName, ActivityStatus, Provider},
     oauth::{ConnectionOwner, TokenSet},
     proto::{GetIntegrationStatusRequest, ListActivityRequest},
 };
@@ -33,7 +33,7 @@ async fn users_and_organizations_see_only_their_own(backend: Backend) {
     seed(
         &app,
         Provider::LinkedIn,
-        "profile.sync",
+        ActivityName::ProfileSync,
         ActivityStatus::Success,
         Some("alice"),
         None,
@@ -42,7 +42,7 @@ async fn users_and_organizations_see_only_their_own(backend: Backend) {
     seed(
         &app,
         Provider::Greenhouse,
-        "jobs.sync",
+        ActivityName::JobsSync,
         ActivityStatus::Success,
         Some("alice"),
         Some("acme"),
@@ -51,7 +51,7 @@ async fn users_and_organizations_see_only_their_own(backend: Backend) {
     seed(
         &app,
         Provider::Lever,
-        "jobs.sync",
+        ActivityName::JobsSync,
         ActivityStatus::Success,
         None,
         Some("acme"),
@@ -60,7 +60,7 @@ async fn users_and_organizations_see_only_their_own(backend: Backend) {
     seed(
         &app,
         Provider::Lever,
-        "jobs.sync",
+        ActivityName::JobsSync,
         ActivityStatus::Success,
         None,
         Some("globex"),

@@ -13,14 +13,17 @@ use dashmap::DashMap;
 use nextke_integrations::{
     domain::{
         activity::{record, ActivityEvent},
-        types::{ActivityStatus, Provider},
+        types::{ActivityName, ActivityStatus, Provider},
     },
     jobs::{
         enqueue, fire, start_scheduler, tick_of, Job, JobError, JobHandler, KindSettings, NewJob,
         Registry, Schedule, WorkerConfig, WorkerPool,
     },
     proto::{ListActivityRequest, ListFailedJobsRequest, RetryFailedJobRequest},
-    store::{self, jobs as job_store},
+    store::{
+        self,
+        jobs::{self as job_store, JobState, Outcome},
+    },
 };
 use parking_lot::Mutex;
 use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait};
@@ -280,7 +283,7 @@ async fn outbox_commits_or_drops_the_job_with_its_change(backend: Backend) {
     let app = spawn_app(backend).await;
     let event = || ActivityEvent {
         provider: Provider::LinkedIn,
-        activity: "profile.sync",
+        activity: ActivityName::ProfileSync,
         status: ActivityStatus::Success,
         duration: Duration::from_millis(1),
         message: "outbox test".to_owned(),
@@ -352,6 +355,48 @@ async fn unique_key_dedupes_pending_jobs(backend: Backend) {
         count(&app.ctx.db, "kind = 'test.unique' AND state = 'pending'").await,
         1
     );
+    app.stop().await;
+}
+
+async fn retrying_a_dead_job_whose_key_is_pending_again_is_already_exists(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let db = &app.ctx.db;
+    let job = || NewJob::new("test.dup", serde_json::json!({})).unique("dup:u1");
+    let id = enqueue(db, job()).await.expect("enqueue").expect("new");
+    let now = chrono::Utc::now();
+    let claimed = job_store::claim(
+        db,
+        "test.dup",
+        "w1",
+        1,
+        now,
+        now + chrono::Duration::seconds(30),
+        None,
+    )
+    .await
+    .expect("claim");
+    assert_eq!(claimed.len(), 1);
+    job_store::finish_unsuccessfully(db, id, "w1", Outcome::Dead("gave up (test)"), now)
+        .await
+        .expect("dead");
+    // the same work was asked for again meanwhile
+    let again = enqueue(db, job()).await.expect("enqueue").expect("new");
+    let mut client = app.integration().await;
+    let err = client
+        .retry_failed_job(authed(
+            RetryFailedJobRequest { job_id: id },
+            &service_token(),
+        ))
+        .await
+        .expect_err("a pending job has the key");
+    assert_eq!(err.code(), tonic::Code::AlreadyExists, "{err:?}");
+    let dead = job_store::find(db, id).await.expect("find").expect("row");
+    assert_eq!(dead.state, JobState::Dead, "left dead");
+    let pending = job_store::find(db, again)
+        .await
+        .expect("find")
+        .expect("row");
+    assert_eq!(pending.state, JobState::Pending);
     app.stop().await;
 }
 
@@ -463,7 +508,7 @@ async fn shutdown_releases_unfinished_jobs(backend: Backend) {
     pool.shutdown().await;
     assert!(started.elapsed() < Duration::from_secs(5));
     let row = job_store::find(&db, id).await.expect("find").expect("row");
-    assert_eq!(row.state, "pending", "released for another worker");
+    assert_eq!(row.state, JobState::Pending, "released for another worker");
     assert_eq!(row.attempts, 0, "a release does not spend an attempt");
     assert!(row.locked_by.is_none());
     app.stop().await;
@@ -517,6 +562,7 @@ db_tests!(
     failed_jobs_show_the_attempt_limit_applied,
     outbox_commits_or_drops_the_job_with_its_change,
     unique_key_dedupes_pending_jobs,
+    retrying_a_dead_job_whose_key_is_pending_again_is_already_exists,
     three_schedulers_enqueue_each_tick_once,
     shutdown_releases_unfinished_jobs,
 );

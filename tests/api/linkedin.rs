@@ -810,6 +810,19 @@ async fn expiring_and_expired_tokens(backend: Backend) {
         .count("integration_activity_logs", "activity = 'token.expiring'")
         .await;
     assert_eq!(warned, 1, "told once");
+    assert_eq!(
+        li.count("oauth_credentials", "expiry_warned_at IS NOT NULL")
+            .await,
+        1,
+        "the mark is the connection's"
+    );
+    li.connect("ada").await;
+    assert_eq!(
+        li.count("oauth_credentials", "expiry_warned_at IS NOT NULL")
+            .await,
+        0,
+        "a reconnect arms the next warning"
+    );
     sql(
         &li.app,
         "UPDATE oauth_credentials SET token_expires_at = '2000-01-01 00:00:00+00:00'",

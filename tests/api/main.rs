@@ -11,6 +11,7 @@ mod activity;
 mod auth;
 mod browser;
 mod connections;
+mod credential_kinds;
 mod crypto;
 mod decoding;
 mod errors;

@@ -40,7 +40,16 @@ pub async fn rig_with(
     backend: Backend,
     edit: impl FnOnce(&mut nextke_integrations::config::Config),
 ) -> Rig {
-    let (sandbox, handle) = oauth_sandbox(|_| {}).await;
+    rig_of(backend, |_| {}, edit).await
+}
+
+/// A rig whose sandbox and server configurations are adjusted first.
+async fn rig_of(
+    backend: Backend,
+    sandbox: impl FnOnce(&mut nextke_sandbox::oauth_server::OAuthServerConfig),
+    edit: impl FnOnce(&mut nextke_integrations::config::Config),
+) -> Rig {
+    let (sandbox, handle) = oauth_sandbox(sandbox).await;
     let mut config = test_config(&fresh_database(backend).await);
     config.providers.linkedin_oauth_base_url = handle.base_url();
     edit(&mut config);
@@ -308,6 +317,86 @@ async fn fifty_concurrent_callers_cause_one_refresh(backend: Backend) {
     rig.app.stop().await;
 }
 
+/// First connects of one owner racing each other leave one connection, and
+/// none of them fails: the unique key turns the losers into updates.
+async fn racing_first_connects_leave_one_connection(backend: Backend) {
+    let rig = Arc::new(rig(backend).await);
+    let mut tasks = Vec::new();
+    for n in 0..8 {
+        let rig = rig.clone();
+        tasks.push(tokio::spawn(async move {
+            let tokens = nextke_integrations::oauth::TokenSet {
+                access_token: secrecy::SecretString::from(format!("access-{n}")),
+                refresh_token: None,
+                expires_at: None,
+                refresh_expires_at: None,
+                scopes: None,
+            };
+            rig.app
+                .ctx
+                .oauth
+                .save_connection(
+                    Provider::LinkedIn,
+                    &ConnectionOwner::User {
+                        user_id: "racer".into(),
+                    },
+                    None,
+                    &tokens,
+                    &[],
+                )
+                .await
+        }));
+    }
+    let mut ids = Vec::new();
+    for task in tasks {
+        ids.push(task.await.expect("join").expect("every connect succeeds"));
+    }
+    ids.dedup();
+    assert_eq!(ids.len(), 1, "one connection: {ids:?}");
+    let endpoints = rig.endpoints.clone();
+    let token = rig
+        .app
+        .ctx
+        .oauth
+        .access_token(&endpoints, &ids[0])
+        .await
+        .expect("the stored token opens");
+    assert!(token.expose_secret().starts_with("access-"));
+    let rig = Arc::try_unwrap(rig).ok().expect("sole owner");
+    rig.app.stop().await;
+}
+
+/// A provider that does not rotate refresh tokens answers a refresh without
+/// one: the stored refresh token stays, and the next refresh still works.
+async fn a_refresh_without_a_new_refresh_token_keeps_the_stored_one(backend: Backend) {
+    let rig = rig_of(backend, |c| c.rotate_refresh_tokens = false, |_| {}).await;
+    let id = rig.connect("u1").await;
+    let before = credentials::find(&rig.app.ctx.db, &id)
+        .await
+        .expect("find")
+        .expect("row");
+    for round in 1..=2 {
+        rig.expire_access_token(&id).await;
+        rig.app
+            .ctx
+            .oauth
+            .access_token(&rig.endpoints, &id)
+            .await
+            .unwrap_or_else(|e| panic!("refresh {round}: {e}"));
+        assert_eq!(rig.sandbox.token_requests("refresh_token"), round);
+    }
+    let after = credentials::find(&rig.app.ctx.db, &id)
+        .await
+        .expect("find")
+        .expect("row");
+    assert_eq!(
+        after.refresh_token, before.refresh_token,
+        "the stored one stays"
+    );
+    assert_ne!(after.access_token, before.access_token);
+    rig.app.stop().await;
+}
+
 async fn invalid_grant_marks_needs_reauth_and_is_not_retried(backend: Backend) {
     let rig = rig(backend).await;
     let id = rig.connect("u1").await;
@@ -387,7 +476,81 @@ async fn client_credentials_grant(backend: Backend) {
     rig.app.stop().await;
 }
 
+/// An organization's client-credentials connection renews its own token,
+/// presenting the organization's client (not ours) at the token endpoint.
+async fn a_client_credentials_connection_renews_with_its_own_client(backend: Backend) {
+    use nextke_integrations::oauth::{Material, NewCredential, OwnedClient};
+    use sea_orm::TransactionTrait;
+    let rig = rig(backend).await;
+    let config = &rig.app.ctx.config.providers;
+    let owned = OwnedClient {
+        client_id: config.linkedin_client_id.clone(),
+        client_secret: config
+            .linkedin_client_secret
+            .as_ref()
+            .expect("test secret")
+            .expose_secret()
+            .to_owned(),
+        extra: Default::default(),
+    };
+    let txn = rig.app.ctx.db.begin().await.expect("txn");
+    let id = rig
+        .app
+        .ctx
+        .oauth
+        .save_credential_in(
+            &txn,
+            NewCredential {
+                provider: Provider::Greenhouse,
+                owner: &ConnectionOwner::Organization {
+                    org_id: "org-1".into(),
+                    user_id: "admin-1".into(),
+                },
+                account_id: None,
+                material: Material::ClientCredentials {
+                    client: &owned,
+                    tokens: None,
+                },
+                webhook_secret: None,
+            },
+        )
+        .await
+        .expect("save");
+    txn.commit().await.expect("commit");
+    // our own registration is not what the sandbox knows
+    let mut endpoints = rig.endpoints.clone();
+    endpoints.provider = Provider::Greenhouse;
+    endpoints.client_id = "not-the-organizations-client".into();
+    endpoints.client_secret = None;
+    let token = rig
+        .app
+        .ctx
+        .oauth
+        .access_token(&endpoints, &id)
+        .await
+        .expect("a token from the organization's client");
+    assert!(rig
+        .sandbox
+        .validate_access_token(token.expose_secret())
+        .is_some());
+    assert_eq!(rig.sandbox.token_requests("client_credentials"), 1);
+    // fresh now: the next call reuses it
+    let again = rig
+        .app
+        .ctx
+        .oauth
+        .access_token(&endpoints, &id)
+        .await
+        .expect("again");
+    assert_eq!(again.expose_secret(), token.expose_secret());
+    assert_eq!(rig.sandbox.token_requests("client_credentials"), 1);
+    rig.app.stop().await;
+}
+
 db_tests!(
+    a_client_credentials_connection_renews_with_its_own_client,
+    a_refresh_without_a_new_refresh_token_keeps_the_stored_one,
+    racing_first_connects_leave_one_connection,
     connect_exchanges_code_with_pkce_and_stores_tokens,
     state_is_single_use_expires_and_belongs_to_its_user,
     sandbox_checks_pkce_verifier,

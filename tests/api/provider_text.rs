@@ -100,11 +100,14 @@ async fn echoed_credentials_reach_no_caller_row_metric_or_log(
     let li = li(backend, |s| s.issue_refresh_tokens = true, |_| {}).await;
     let landed = li.connect("ada").await;
     assert!(landed.as_str().contains("linkedin=connected"), "{landed}");
-    let connection =
-        credentials::find_by_owner(&li.app.ctx.db, "linkedin", &credentials::user_owner("ada"))
-            .await
-            .expect("query")
-            .expect("connected");
+    let connection = credentials::find_by_owner(
+        &li.app.ctx.db,
+        nextke_integrations::vocab::Provider::LinkedIn,
+        &credentials::user_owner("ada"),
+    )
+    .await
+    .expect("query")
+    .expect("connected");
     let access_token = {
         use secrecy::ExposeSecret;
         li.app

@@ -11,14 +11,19 @@ use std::{
 };
 
 use nextke_integrations::{
+    domain::sweeps,
     jobs::{
-        enqueue, sweeps, Job, JobError, JobHandler, KindSettings, NewJob, Registry, WorkerConfig,
+        enqueue, Job, JobError, JobHandler, KindSettings, NewJob, Registry, WorkerConfig,
         WorkerPool,
     },
     metrics::Metrics,
     proto::{self, GetIntegrationStatusRequest},
     providers::http::{BreakerState, OutboundConfig, OutboundHttp, ProviderCall},
-    store::{credentials, jobs as job_store},
+    startup::circuit_gate,
+    store::{
+        credentials,
+        jobs::{self as job_store, JobState},
+    },
 };
 use nextke_sandbox::{oauth_server::DEFAULT_SUBJECT, SandboxServer};
 use reqwest::StatusCode;
@@ -225,7 +230,7 @@ async fn open_circuit_delays_jobs_without_spending_attempts(backend: Backend) {
             ..WorkerConfig::default()
         },
         None,
-        Some(outbound.clone()),
+        Some(circuit_gate(outbound.clone())),
     );
     let id = enqueue(
         &db,
@@ -238,7 +243,7 @@ async fn open_circuit_delays_jobs_without_spending_attempts(backend: Backend) {
     loop {
         let row = job_store::find(&db, id).await.expect("db").expect("row");
         if row.last_error.as_deref() == Some("provider circuit open") {
-            assert_eq!(row.state, "pending", "delayed, not failed");
+            assert_eq!(row.state, JobState::Pending, "delayed, not failed");
             assert_eq!(row.attempts, 0, "no attempt spent");
             assert!(row.run_at > chrono::Utc::now(), "runs later");
             break;

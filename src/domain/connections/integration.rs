@@ -4,7 +4,7 @@
 use crate::{
     config::Config,
     domain::types::{IntegrationKind, Provider},
-    oauth::{OAuthEndpoints, LINKEDIN_CALLBACK_PATH},
+    oauth::{OAuthEndpoints, CALENDAR_CALLBACK_PATH, LINKEDIN_CALLBACK_PATH},
 };
 
 /// An integration whose connections are made through an OAuth flow in the
@@ -13,14 +13,27 @@ use crate::{
 pub enum Integration {
     /// LinkedIn profile sync.
     LinkedIn,
+    /// Google Calendar and Microsoft Outlook.
+    Calendar,
 }
 
 impl Integration {
+    /// Every OAuth integration.
+    pub const ALL: [Integration; 2] = [Integration::LinkedIn, Integration::Calendar];
+
     /// The integration kind.
     pub fn kind(self) -> IntegrationKind {
         match self {
             Integration::LinkedIn => IntegrationKind::LinkedIn,
+            Integration::Calendar => IntegrationKind::Calendar,
         }
+    }
+
+    /// The integration a provider's connections belong to.
+    pub fn of(provider: Provider) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|i| i.providers().contains(&provider))
     }
 
     /// The providers whose flows this integration's pages accept: a flow of
@@ -28,6 +41,7 @@ impl Integration {
     pub fn providers(self) -> &'static [Provider] {
         match self {
             Integration::LinkedIn => &[Provider::LinkedIn],
+            Integration::Calendar => &[Provider::Google, Provider::Microsoft],
         }
     }
 
@@ -35,6 +49,7 @@ impl Integration {
     pub fn start_path(self) -> &'static str {
         match self {
             Integration::LinkedIn => "/api/v1/integrations/linkedin/auth",
+            Integration::Calendar => "/api/v1/integrations/calendar/auth",
         }
     }
 
@@ -42,6 +57,15 @@ impl Integration {
     pub fn callback_path(self) -> &'static str {
         match self {
             Integration::LinkedIn => LINKEDIN_CALLBACK_PATH,
+            Integration::Calendar => CALENDAR_CALLBACK_PATH,
+        }
+    }
+
+    /// Where the browser goes after a connect.
+    pub fn success_redirect(self, config: &Config) -> &str {
+        match self {
+            Integration::LinkedIn => &config.linkedin.linkedin_success_redirect,
+            Integration::Calendar => &config.calendar.calendar_success_redirect,
         }
     }
 
@@ -49,6 +73,7 @@ impl Integration {
     pub fn failure_redirect(self, config: &Config) -> &str {
         match self {
             Integration::LinkedIn => &config.linkedin.linkedin_failure_redirect,
+            Integration::Calendar => &config.calendar.calendar_failure_redirect,
         }
     }
 
@@ -71,6 +96,15 @@ impl Integration {
     pub fn enabled(self, config: &Config) -> bool {
         match self {
             Integration::LinkedIn => config.linkedin.enable_linkedin_integration,
+            Integration::Calendar => config.calendar.enable_calendar_integration,
+        }
+    }
+
+    /// The flag's name, for errors.
+    pub fn flag(self) -> &'static str {
+        match self {
+            Integration::LinkedIn => "ENABLE_LINKEDIN_INTEGRATION",
+            Integration::Calendar => "ENABLE_CALENDAR_INTEGRATION",
         }
     }
 }

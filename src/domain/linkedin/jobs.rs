@@ -1,24 +1,21 @@
 //! The scheduled side of LinkedIn: a sweep that enqueues the syncs that are
-//! due (and tells users whose token expires soon), and the sync job itself.
+//! due (through the shared due-rows sweep, and the shared expiry warning),
+//! and the sync job itself.
 
 use std::sync::Arc;
 
-use chrono::Utc;
-use sea_orm::TransactionTrait;
+use chrono::{DateTime, Utc};
+use sea_orm::DatabaseTransaction;
 use serde::{Deserialize, Serialize};
 
 use super::sync::{sync_user, Trigger};
 use crate::{
     context::AppContext,
-    domain::{
-        activity::{record, ActivityEvent},
-        status::EXPIRING_WINDOW,
-        types::{ActivityStatus, Provider},
-    },
+    domain::connections::{sweep_due, warn_expiring, DueRows},
     error::AppError,
-    jobs::{enqueue_many, Job, JobError, JobHandler, KindSettings, NewJob, Registry, Schedule},
+    jobs::{Job, JobError, JobHandler, KindSettings, NewJob, Registry, Schedule},
     providers::linkedin::PROVIDER,
-    store::{credentials, linkedin_profiles},
+    store::linkedin_profiles,
 };
 
 /// Enqueues due syncs.
@@ -71,106 +68,57 @@ pub fn schedules(ctx: &AppContext) -> Vec<Schedule> {
     }]
 }
 
+/// The profiles whose sync is due.
+struct DueProfiles;
+
+#[async_trait::async_trait]
+impl DueRows for DueProfiles {
+    type Key = String;
+
+    async fn due(
+        &self,
+        ctx: &AppContext,
+        now: DateTime<Utc>,
+        limit: u64,
+    ) -> Result<Vec<String>, AppError> {
+        Ok(linkedin_profiles::due(&ctx.db, now, limit)
+            .await?
+            .into_iter()
+            .map(|(user, _)| user)
+            .collect())
+    }
+
+    fn job(&self, user: &String) -> NewJob {
+        NewJob::new(
+            SYNC,
+            SyncPayload {
+                user_id: user.clone(),
+            },
+        )
+        .unique(sync_key(user))
+        .for_user(user.clone())
+    }
+
+    async fn postpone(
+        &self,
+        txn: &DatabaseTransaction,
+        users: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<(), AppError> {
+        Ok(linkedin_profiles::postpone(txn, users, now + chrono::Duration::hours(1)).await?)
+    }
+}
+
 /// Enqueues every due sync (in batches) and postpones their schedule, both in
-/// one transaction; warns users whose token expires soon. Returns how many
-/// syncs were enqueued.
+/// one transaction; warns owners whose token expires soon and cannot be
+/// refreshed. Returns how many syncs were enqueued.
 pub async fn sweep(ctx: &AppContext) -> Result<u64, AppError> {
     if !ctx.config.linkedin.enable_linkedin_integration {
         return Ok(0);
     }
-    let batch = ctx.config.linkedin.linkedin_sync_batch.max(1);
-    let mut enqueued = 0;
-    loop {
-        let now = Utc::now();
-        let due = linkedin_profiles::due(&ctx.db, now, batch).await?;
-        if due.is_empty() {
-            break;
-        }
-        let users: Vec<String> = due.iter().map(|(user, _)| user.clone()).collect();
-        let jobs = users
-            .iter()
-            .map(|user| {
-                NewJob::new(
-                    SYNC,
-                    SyncPayload {
-                        user_id: user.clone(),
-                    },
-                )
-                .unique(sync_key(user))
-                .for_user(user.clone())
-            })
-            .collect();
-        let txn = ctx.db.begin().await?;
-        enqueued += enqueue_many(&txn, jobs).await?;
-        // the job sets the real next time; this keeps the next sweep off them
-        linkedin_profiles::postpone(&txn, &users, now + chrono::Duration::hours(1)).await?;
-        txn.commit().await?;
-        if (due.len() as u64) < batch {
-            break;
-        }
-    }
+    let enqueued = sweep_due(ctx, &DueProfiles, ctx.config.linkedin.linkedin_sync_batch).await?;
     warn_expiring(ctx).await?;
     Ok(enqueued)
-}
-
-/// Tells each user once that their LinkedIn token expires within a week and
-/// cannot be refreshed (an activity row; notifications arrive with the
-/// calendar issue).
-async fn warn_expiring(ctx: &AppContext) -> Result<(), AppError> {
-    let now = Utc::now();
-    let expiring =
-        credentials::expiring_unrefreshable(&ctx.db, PROVIDER, now + EXPIRING_WINDOW, 5_000)
-            .await?;
-    if expiring.is_empty() {
-        return Ok(());
-    }
-    let ids: Vec<String> = expiring.iter().map(|c| c.id.clone()).collect();
-    for row in linkedin_profiles::not_warned(&ctx.db, &ids).await? {
-        let Some(connection) = expiring.iter().find(|c| c.id == row.connection_id) else {
-            continue;
-        };
-        let expired = connection.token_expires_at.is_some_and(|t| t <= now);
-        let txn = ctx.db.begin().await?;
-        record(
-            &txn,
-            ActivityEvent {
-                provider: Provider::LinkedIn,
-                activity: if expired {
-                    "token.expired"
-                } else {
-                    "token.expiring"
-                },
-                status: ActivityStatus::Pending,
-                duration: std::time::Duration::ZERO,
-                message: if expired {
-                    "linkedin access expired: reconnect to keep syncing".to_owned()
-                } else {
-                    format!(
-                        "linkedin access expires on {}: reconnect before then to keep syncing",
-                        connection
-                            .token_expires_at
-                            .map(|t| t.date_naive().to_string())
-                            .unwrap_or_default()
-                    )
-                },
-                user_id: Some(&row.user_id),
-                organization_id: None,
-                connection_id: Some(&row.connection_id),
-            },
-        )
-        .await?;
-        linkedin_profiles::update(
-            &txn,
-            &row.user_id,
-            linkedin_profiles::ProfileChange {
-                expiry_notified_at: sea_orm::ActiveValue::Set(Some(now)),
-                ..Default::default()
-            },
-        )
-        .await?;
-        txn.commit().await?;
-    }
-    Ok(())
 }
 
 struct Sweep(Arc<AppContext>);

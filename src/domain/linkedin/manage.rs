@@ -6,24 +6,24 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ActiveValue::Set, TransactionTrait};
 
 use super::{
-    client,
     connect::json,
     profile::{completeness, Capability, Profile, Section, SectionTimes},
     settings::{Frequency, Privacy, SettingsUpdate},
     sync::{privacy_of, stored_profile},
 };
+use crate::vocab::ActivityName;
 use crate::{
     auth::Identity,
     context::AppContext,
     domain::{
         activity::{record, ActivityEvent},
+        connections,
         status::effective_state,
         types::{ActivityStatus, ConnectionState, Provider},
     },
     error::{AppError, Result},
-    providers::profile::ProfileProvider,
     store::{
-        credentials, jobs as job_store,
+        credentials,
         linkedin_profiles::{self, ProfileChange},
     },
 };
@@ -68,7 +68,7 @@ pub async fn get_profile(ctx: &AppContext, caller: &Identity) -> Result<ProfileV
     synced_sections.sort();
     Ok(ProfileView {
         state: effective_state(
-            &connection.state,
+            connection.state,
             connection.refresh_token.is_some(),
             connection.token_expires_at,
             Utc::now(),
@@ -170,7 +170,7 @@ pub async fn update_settings(
         &txn,
         ActivityEvent {
             provider: Provider::LinkedIn,
-            activity: "settings.update",
+            activity: ActivityName::SettingsUpdate,
             status: ActivityStatus::Success,
             duration: started.elapsed(),
             message: format!(
@@ -202,46 +202,12 @@ pub async fn update_settings(
 /// Returns whether LinkedIn confirmed the revocation.
 pub async fn disconnect(ctx: &AppContext, caller: &Identity) -> Result<bool> {
     super::ensure_enabled(&ctx.config)?;
-    let started = Instant::now();
     let owner = credentials::user_owner(&caller.user_id);
-    let connection =
-        credentials::find_by_owner(&ctx.db, Provider::LinkedIn.as_str(), &owner).await?;
-    let profile = linkedin_profiles::find(&ctx.db, &caller.user_id).await?;
+    let connection = credentials::find_by_owner(&ctx.db, Provider::LinkedIn, &owner).await?;
     let Some(connection) = connection else {
-        if profile.is_some() {
-            linkedin_profiles::delete(&ctx.db, &caller.user_id).await?;
-        }
+        // a profile left without its connection goes too
+        linkedin_profiles::delete(&ctx.db, &caller.user_id).await?;
         return Err(AppError::NotFound("linkedin connection"));
     };
-    let revoked = match ctx.oauth.open_access_token(&connection) {
-        Ok(token) => client(ctx).revoke(&token).await.unwrap_or_else(|err| {
-            tracing::warn!(error = %err, "linkedin token revocation failed; deleting our copy anyway");
-            false
-        }),
-        Err(_) => false,
-    };
-    let txn = ctx.db.begin().await?;
-    linkedin_profiles::delete(&txn, &caller.user_id).await?;
-    credentials::delete(&txn, &connection.id).await?;
-    job_store::delete_pending(&txn, &super::jobs::sync_key(&caller.user_id)).await?;
-    record(
-        &txn,
-        ActivityEvent {
-            provider: Provider::LinkedIn,
-            activity: "oauth.disconnect",
-            status: ActivityStatus::Success,
-            duration: started.elapsed(),
-            message: format!(
-                "disconnected; profile and tokens deleted; revoked at linkedin: {}",
-                if revoked { "yes" } else { "not confirmed" }
-            ),
-            user_id: Some(&caller.user_id),
-            organization_id: None,
-            connection_id: None,
-        },
-    )
-    .await?;
-    txn.commit().await?;
-    ctx.connections.invalidate(&owner);
-    Ok(revoked)
+    Ok(connections::disconnect(ctx, &connection).await?.confirmed())
 }

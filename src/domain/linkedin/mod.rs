@@ -2,9 +2,14 @@
 //! Portability API when the app has it), sync under the user's privacy
 //! choices on their schedule or on demand, and disconnect with deletion.
 //!
+//! The connection itself (start, callback, fresh tokens, health, disconnect,
+//! expiry warnings, the due-rows sweep) is the shared lifecycle of
+//! [`crate::domain::connections`]; this module holds only LinkedIn's parts.
+//!
 //! Layout: `settings` (frequency, privacy), `profile` (sections, privacy at
-//! ingestion, changes, completeness), `connect` (start and callback), `sync`,
-//! `manage` (read, settings, disconnect), `jobs` (the scheduled sweep).
+//! ingestion, changes, completeness), `connect` (start, and LinkedIn's
+//! [`LinkedInConnector`]), `sync`, `manage` (read, settings, disconnect),
+//! `jobs` (the scheduled sweep and the sync job).
 
 mod connect;
 pub mod jobs;
@@ -23,7 +28,7 @@ use crate::{
 };
 
 pub use self::{
-    connect::{complete_callback, start_auth, StartedAuth},
+    connect::{start_auth, LinkedInConnector},
     manage::{disconnect, get_profile, update_settings, ProfileView, SettingsView},
     sync::{sync_now, sync_user, SyncReport, Trigger},
 };

@@ -17,23 +17,22 @@ use super::{
     profile::{Basic, Capability, Profile, Section, SectionTimes},
     settings::{Frequency, Privacy},
 };
+use crate::vocab::ActivityName;
 use crate::{
     auth::Identity,
     context::AppContext,
     domain::{
         activity::{record, ActivityEvent},
-        types::{ActivityStatus, ConnectionState, Provider},
+        connections::{health, with_fresh_token, CallError},
+        types::{ActivityStatus, Provider},
     },
     error::{AppError, Result},
-    oauth::{OAuthEndpoints, OAuthError, RefreshWhen},
+    oauth::OAuthEndpoints,
     providers::{
         http::ProviderError,
         profile::{FetchPlan, ProfileProvider},
     },
-    store::{
-        credentials,
-        linkedin_profiles::{self, ProfileChange, ProfileRow},
-    },
+    store::linkedin_profiles::{self, ProfileChange, ProfileRow},
 };
 
 /// Why a sync runs.
@@ -136,7 +135,7 @@ pub async fn sync_user(ctx: &AppContext, user_id: &str, trigger: Trigger) -> Res
         &ctx.db,
         ActivityEvent {
             provider: Provider::LinkedIn,
-            activity: "profile.sync",
+            activity: ActivityName::ProfileSync,
             status,
             duration: started.elapsed(),
             message: format!("{trigger} sync: {message}"),
@@ -157,6 +156,16 @@ enum FetchFailure {
     Provider(ProviderError),
     /// Anything else.
     App(AppError),
+}
+
+impl From<CallError> for FetchFailure {
+    fn from(err: CallError) -> Self {
+        match err {
+            CallError::Reauth => FetchFailure::Reauth,
+            CallError::Provider(err) => FetchFailure::Provider(err),
+            CallError::App(err) => FetchFailure::App(err),
+        }
+    }
 }
 
 impl From<FetchFailure> for AppError {
@@ -183,41 +192,14 @@ async fn fetch(
         .connection(&row.connection_id)
         .await
         .map_err(|e| FetchFailure::App(e.into()))?;
-    let token = match ctx.oauth.access_token_of(&endpoints, &connection).await {
-        Ok(token) => token,
-        Err(err) if err.needs_reauth() => return Err(FetchFailure::Reauth),
-        Err(OAuthError::Provider(p)) => return Err(FetchFailure::Provider(p)),
-        Err(err) => return Err(FetchFailure::App(err.into())),
-    };
     let linkedin = client(ctx);
-    match linkedin.fetch_profile(&token, plan).await {
-        Ok(profile) => Ok(profile),
-        Err(err) if err.is_reauth() && connection.refresh_token.is_some() => {
-            // the token was refused: refresh once (if nobody did) and try again
-            let token = ctx
-                .oauth
-                .refresh(
-                    &endpoints,
-                    &row.connection_id,
-                    RefreshWhen::VersionIs(connection.token_version),
-                )
-                .await
-                .map_err(|e| {
-                    if e.needs_reauth() {
-                        FetchFailure::Reauth
-                    } else {
-                        FetchFailure::App(e.into())
-                    }
-                })?;
-            match linkedin.fetch_profile(&token, plan).await {
-                Ok(profile) => Ok(profile),
-                Err(err) if err.is_reauth() => Err(FetchFailure::Reauth),
-                Err(err) => Err(FetchFailure::Provider(err)),
-            }
-        }
-        Err(err) if err.is_reauth() => Err(FetchFailure::Reauth),
-        Err(err) => Err(FetchFailure::Provider(err)),
-    }
+    let linkedin = &linkedin;
+    Ok(
+        with_fresh_token(ctx, &endpoints, &connection, |token| async move {
+            linkedin.fetch_profile(&token, plan).await
+        })
+        .await?,
+    )
 }
 
 async fn fetch_and_store(
@@ -236,18 +218,16 @@ async fn fetch_and_store(
     let fetched = match fetch(ctx, row, plan).await {
         Ok(fetched) => fetched,
         Err(failure) => {
-            let (state, message) = match &failure {
-                FetchFailure::Reauth => (
-                    ConnectionState::NeedsReauth,
-                    "linkedin refused the token".to_owned(),
-                ),
+            match &failure {
+                // with_fresh_token marked the connection
+                FetchFailure::Reauth => {}
                 FetchFailure::Provider(err) => {
-                    (ConnectionState::Connected, format!("sync failed: {err}"))
+                    health::failed(ctx, &row.connection_id, &format!("sync failed: {err}")).await?
                 }
-                FetchFailure::App(_) => (ConnectionState::Connected, "sync failed".to_owned()),
-            };
-            credentials::set_state(&ctx.db, &row.connection_id, state.as_str(), Some(&message))
-                .await?;
+                FetchFailure::App(_) => {
+                    health::failed(ctx, &row.connection_id, "sync failed").await?
+                }
+            }
             return Err(failure.into());
         }
     };
@@ -310,13 +290,7 @@ async fn fetch_and_store(
     }
     linkedin_profiles::update(&txn, &row.user_id, change).await?;
     txn.commit().await?;
-    credentials::set_state(
-        &ctx.db,
-        &row.connection_id,
-        ConnectionState::Connected.as_str(),
-        None,
-    )
-    .await?;
+    health::succeeded(ctx, &row.connection_id).await?;
     Ok(SyncReport {
         changed,
         synced_at: now,

@@ -77,6 +77,20 @@ impl OutboundHttp {
         self.breaker(provider).state(Instant::now())
     }
 
+    /// How long `provider`'s circuit stays open (at least a second), or `None`
+    /// when calls may flow: the gate a worker pool asks before running a job
+    /// that calls `provider`.
+    pub fn circuit_wait(&self, provider: &str) -> Option<Duration> {
+        match self.breaker_state(provider) {
+            BreakerState::Open { until } => Some(
+                until
+                    .saturating_duration_since(Instant::now())
+                    .max(Duration::from_secs(1)),
+            ),
+            _ => None,
+        }
+    }
+
     /// Whether `provider` has budget for `credential_key` right now, for a
     /// background job deciding whether to run or reschedule. `Ok` takes one
     /// unit, which that key's next [`Self::send`] spends instead of a new one;

@@ -2,6 +2,8 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::vocab::{ActivityName, ActivityStatus, IntegrationKind, Provider};
+
 /// One audited activity. Never holds a secret.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "integration_activity_logs")]
@@ -9,10 +11,10 @@ pub struct Model {
     /// UUIDv7, so ids sort by creation time.
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: String,
-    pub integration_type: String,
-    pub provider: String,
-    pub activity: String,
-    pub status: String,
+    pub integration_type: IntegrationKind,
+    pub provider: Provider,
+    pub activity: ActivityName,
+    pub status: ActivityStatus,
     pub duration_ms: i64,
     pub message: String,
     pub user_id: Option<String>,

@@ -2,6 +2,8 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::vocab::JobState;
+
 /// One unit of background work.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "jobs")]
@@ -14,8 +16,8 @@ pub struct Model {
     pub payload: Json,
     /// At most one pending job per key.
     pub unique_key: Option<String>,
-    /// `pending`, `running`, `completed` or `dead`.
-    pub state: String,
+    /// Where the job is in its life.
+    pub state: JobState,
     /// Higher runs first among due jobs.
     pub priority: i32,
     /// Not before this time.

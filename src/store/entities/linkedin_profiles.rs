@@ -29,8 +29,6 @@ pub struct Model {
     pub last_changed_at: Option<DateTimeUtc>,
     pub next_sync_at: Option<DateTimeUtc>,
     pub last_manual_sync_at: Option<DateTimeUtc>,
-    /// When the user was told the token expires soon.
-    pub expiry_notified_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

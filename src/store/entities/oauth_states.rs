@@ -2,13 +2,15 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::vocab::Provider;
+
 /// One pending flow. The `state` itself is never stored, only its SHA-256.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "oauth_states")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub state_hash: String,
-    pub provider: String,
+    pub provider: Provider,
     pub user_id: String,
     pub organization_id: Option<String>,
     /// Sealed PKCE verifier, bound to this row.

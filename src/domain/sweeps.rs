@@ -1,7 +1,7 @@
-//! The engine's own periodic work: refreshing tokens that expire soon,
-//! pruning, and re-sealing secrets after a key rotation. The integrations add
-//! their sweeps (LinkedIn sync due, reminders due, ATS sync and polling) the
-//! same way.
+//! The built-in periodic work, above the engine: refreshing tokens that
+//! expire soon, pruning, and re-sealing secrets after a key rotation. The
+//! engine (`jobs/`) only runs and schedules them; the integrations add their
+//! sweeps (LinkedIn sync due, reminders due, ATS sync and polling) the same way.
 
 use std::{sync::Arc, time::Duration};
 
@@ -9,19 +9,13 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DbErr};
 use serde::{Deserialize, Serialize};
 
-use super::{
-    handler::{Job, JobError, JobHandler},
-    queue::{enqueue, NewJob},
-    registry::{KindSettings, Registry},
-    scheduler::Schedule,
-};
 use crate::{
     config::Config,
     context::AppContext,
-    domain::types::Provider,
     error::AppError,
+    jobs::{enqueue, Job, JobError, JobHandler, KindSettings, NewJob, Registry, Schedule},
     oauth::{OAuthEndpoints, OAuthError, RefreshWhen},
-    store::{credentials, jobs as job_store, oauth_states},
+    store::{credentials, jobs as job_store, oauth_states, rate_windows},
 };
 
 /// Finds connections whose tokens expire soon and enqueues their refresh.
@@ -105,13 +99,17 @@ impl JobHandler for RefreshSweep {
             credentials::expiring_refreshable(&self.0.db, Utc::now() + window, SWEEP_BATCH).await?;
         let mut queued = 0;
         for row in rows {
+            if OAuthEndpoints::for_provider(&self.0.config, row.provider).is_none() {
+                // its provider's OAuth client has not landed: nothing can renew it yet
+                continue;
+            }
             let mut job = NewJob::new(
                 TOKEN_REFRESH,
                 RefreshPayload {
                     connection_id: row.id.clone(),
                 },
             )
-            .unique(format!("{TOKEN_REFRESH}:{}", row.id))
+            .unique(crate::domain::connections::refresh_job_key(&row.id))
             .for_user(row.user_id.clone());
             if let Some(org) = &row.organization_id {
                 job = job.for_organization(org.clone());
@@ -120,7 +118,11 @@ impl JobHandler for RefreshSweep {
                 queued += 1;
             }
         }
-        tracing::info!(queued, "token refresh sweep");
+        // and the owners of connections that cannot renew hear it once
+        let warned = crate::domain::connections::warn_expiring(&self.0)
+            .await
+            .map_err(|e| JobError::Retry(e.to_string()))?;
+        tracing::info!(queued, warned, "token refresh sweep");
         Ok(())
     }
 }
@@ -134,8 +136,7 @@ impl JobHandler for RefreshOne {
         let Some(row) = credentials::find(&self.0.db, &payload.connection_id).await? else {
             return Ok(()); // disconnected meanwhile
         };
-        let provider = Provider::parse(&row.provider)
-            .ok_or_else(|| JobError::Fatal(format!("unknown provider {}", row.provider)))?;
+        let provider = row.provider;
         let Some(endpoints) = OAuthEndpoints::for_provider(&self.0.config, provider) else {
             return Err(JobError::Fatal(format!("{provider} has no oauth refresh")));
         };
@@ -171,8 +172,7 @@ impl JobHandler for Prune {
         let states = oauth_states::prune_expired(&self.0.db).await?;
         // no throttle window lasts a day
         let windows =
-            crate::store::rate_windows::prune(&self.0.db, Utc::now() - chrono::Duration::days(1))
-                .await?;
+            rate_windows::prune(&self.0.db, Utc::now() - chrono::Duration::days(1)).await?;
         tracing::info!(
             jobs = jobs_deleted,
             ticks,
