@@ -25,6 +25,9 @@
 //!   `JobState`), SeaORM string-backed enums every layer may use.
 //! - [`audit`]: the audit writer (one activity row), at the bottom so `oauth/`
 //!   records activity without importing the domain.
+//! - [`error`]: the bottom layer's one error type and the one table every
+//!   consumer (gRPC, HTTP, job outcome, activity row) answers from; a provider
+//!   failure keeps its kind.
 //! - [`limits`]: lengths of caller-supplied values, matching the columns.
 //! - [`auth`], [`crypto`], [`secrets`], [`dev_secrets`]: caller identity and
 //!   secrets at rest.

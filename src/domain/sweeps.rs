@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::{
     config::Config,
     context::AppContext,
+    error::AppError,
     jobs::{enqueue, Job, JobError, JobHandler, KindSettings, NewJob, Registry, Schedule},
     oauth::{OAuthEndpoints, OAuthError, RefreshWhen},
     store::{credentials, jobs as job_store, oauth_states, rate_windows},
@@ -152,7 +153,7 @@ impl JobHandler for RefreshOne {
             // recorded on the connection and in the activity log: the owner must reconnect
             Err(err) if err.needs_reauth() => Ok(()),
             Err(OAuthError::UnknownConnection) => Ok(()),
-            Err(err) => Err(err.into()),
+            Err(err) => Err(AppError::from(err).into()),
         }
     }
 }
@@ -203,7 +204,7 @@ struct Rewrap(Arc<AppContext>);
 #[async_trait::async_trait]
 impl JobHandler for Rewrap {
     async fn run(&self, _job: &Job) -> Result<(), JobError> {
-        let moved = self.0.oauth.rewrap_all().await?;
+        let moved = self.0.oauth.rewrap_all().await.map_err(AppError::from)?;
         if moved > 0 {
             tracing::info!(rows = moved, "re-sealed secrets with the primary key");
         }

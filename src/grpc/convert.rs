@@ -2,31 +2,33 @@
 
 use chrono::{DateTime, Utc};
 use prost_types::Timestamp;
-use tonic::Status;
 
 use crate::{
     domain::types::{ActivityStatus, ConnectionState, IntegrationKind, Provider},
+    error::AppError,
     limits::{self, TextProblem},
     proto,
 };
 
 /// A request string field: empty (proto3's unset) is `None`; otherwise at most
 /// `max` characters and no control characters (NUL included), or
-/// `INVALID_ARGUMENT` naming `field`. Every request string goes through here;
+/// `INVALID_ARGUMENT` naming `field` ([`AppError::invalid`]). Every request string goes through here;
 /// invalid UTF-8 never reaches it (the codec refuses it while decoding).
 pub fn text<'a>(
     field: &'static str,
     value: &'a str,
     max: usize,
-) -> Result<Option<&'a str>, Status> {
+) -> Result<Option<&'a str>, AppError> {
     match limits::check(value, max) {
         Ok(()) => Ok(Some(value)),
         Err(TextProblem::Empty) => Ok(None),
-        Err(problem) => Err(Status::invalid_argument(format!(
-            "invalid {field}: {}",
-            problem.describe()
-        ))),
+        Err(problem) => Err(AppError::invalid(field, problem.describe())),
     }
+}
+
+/// A request page size: negative is refused.
+pub fn page_size(raw: i32) -> Result<u32, AppError> {
+    u32::try_from(raw).map_err(|_| AppError::invalid("page_size", "must not be negative"))
 }
 
 /// A domain time as a protobuf timestamp.
@@ -38,12 +40,12 @@ pub fn timestamp(time: DateTime<Utc>) -> Timestamp {
 }
 
 /// An optional protobuf timestamp as a domain time; `field` names it in errors.
-pub fn time(ts: Option<Timestamp>, field: &'static str) -> Result<Option<DateTime<Utc>>, Status> {
+pub fn time(ts: Option<Timestamp>, field: &'static str) -> Result<Option<DateTime<Utc>>, AppError> {
     ts.map(|ts| {
         u32::try_from(ts.nanos)
             .ok()
             .and_then(|nanos| DateTime::from_timestamp(ts.seconds, nanos))
-            .ok_or_else(|| Status::invalid_argument(format!("invalid {field}: out of range")))
+            .ok_or_else(|| AppError::invalid(field, "out of range"))
     })
     .transpose()
 }
@@ -53,7 +55,7 @@ pub fn enum_filter<P, D>(
     raw: i32,
     field: &'static str,
     map: impl Fn(P) -> Option<D>,
-) -> Result<Option<D>, Status>
+) -> Result<Option<D>, AppError>
 where
     P: TryFrom<i32>,
 {
@@ -64,7 +66,7 @@ where
         .ok()
         .and_then(map)
         .map(Some)
-        .ok_or_else(|| Status::invalid_argument(format!("invalid {field}: unknown value {raw}")))
+        .ok_or_else(|| AppError::invalid(field, format!("unknown value {raw}")))
 }
 
 /// Proto provider to domain provider.
@@ -162,7 +164,7 @@ mod tests {
         assert_eq!(text("kind", "", 8).unwrap(), None);
         assert_eq!(text("kind", "a.b", 8).unwrap(), Some("a.b"));
         for bad in ["secret\0value", "secret\u{1b}", "secretvalue"] {
-            let status = text("kind", bad, 8).expect_err(bad);
+            let status = tonic::Status::from(text("kind", bad, 8).expect_err(bad));
             assert_eq!(status.code(), tonic::Code::InvalidArgument);
             assert!(
                 status.message().starts_with("invalid kind: "),

@@ -36,8 +36,7 @@ impl IntegrationService for IntegrationApi {
     ) -> Result<Response<proto::ListActivityResponse>, Status> {
         let identity = caller(&request)?;
         let req = request.into_inner();
-        let page_size = u32::try_from(req.page_size)
-            .map_err(|_| Status::invalid_argument("invalid page_size: must not be negative"))?;
+        let page_size = convert::page_size(req.page_size)?;
         let query = activity::ActivityQuery {
             kind: enum_filter(req.integration_type, "integration_type", convert::kind_from)?,
             provider: enum_filter(req.provider, "provider", convert::provider_from)?,
@@ -82,8 +81,7 @@ impl IntegrationService for IntegrationApi {
     ) -> Result<Response<proto::ListFailedJobsResponse>, Status> {
         let identity = caller(&request)?;
         let req = request.into_inner();
-        let page_size = u32::try_from(req.page_size)
-            .map_err(|_| Status::invalid_argument("invalid page_size: must not be negative"))?;
+        let page_size = convert::page_size(req.page_size)?;
         let page = failed_jobs::list(
             &self.ctx.db,
             &identity,

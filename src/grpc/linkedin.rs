@@ -11,6 +11,7 @@ use crate::{
         profile::{Capability, Section},
         settings::{Frequency, SettingsUpdate},
     },
+    error::AppError,
     proto,
 };
 
@@ -43,7 +44,7 @@ fn frequency_to(frequency: Frequency) -> proto::SyncFrequency {
     }
 }
 
-fn frequency_from(raw: i32) -> Result<Option<Frequency>, Status> {
+fn frequency_from(raw: i32) -> Result<Option<Frequency>, AppError> {
     convert::enum_filter(raw, "frequency", |f: proto::SyncFrequency| match f {
         proto::SyncFrequency::Unspecified => None,
         proto::SyncFrequency::Daily => Some(Frequency::Daily),

@@ -2,21 +2,22 @@
 
 use std::sync::Arc;
 
-use axum::{extract::State, http::StatusCode, response::IntoResponse};
+use axum::{extract::State, response::IntoResponse};
 
-use crate::{context::AppContext, domain::readiness};
+use crate::{context::AppContext, domain::readiness, error::AppError};
 
 /// The process is up.
 pub async fn healthz() -> &'static str {
     "ok"
 }
 
-/// The process can serve: its database answers.
-pub async fn readyz(State(ctx): State<Arc<AppContext>>) -> impl IntoResponse {
+/// The process can serve: its database answers (else 503 through the one
+/// error table).
+pub async fn readyz(State(ctx): State<Arc<AppContext>>) -> Result<&'static str, AppError> {
     if readiness::database_ready(&ctx).await {
-        (StatusCode::OK, "ready")
+        Ok("ready")
     } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
+        Err(AppError::Unavailable("database unavailable".to_owned()))
     }
 }
 

@@ -1,6 +1,7 @@
 //! The small HTTP shim beside gRPC: health, readiness, metrics (and, with
 //! later issues, OAuth callbacks and ATS webhooks).
 
+mod error;
 mod health;
 mod oauth_pages;
 pub mod observe;

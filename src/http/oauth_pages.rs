@@ -6,13 +6,14 @@ use std::sync::Arc;
 
 use axum::{
     extract::{RawQuery, State},
-    http::{header, HeaderMap, HeaderValue, StatusCode},
+    http::{header, HeaderMap, HeaderValue},
     response::{IntoResponse, Redirect, Response},
 };
 
 use crate::{
     context::AppContext,
     domain::connections::{self, Integration, BROWSER_COOKIE},
+    error::AppError,
     oauth::{new_browser_secret, STATE_TTL},
 };
 
@@ -79,7 +80,10 @@ async fn start(
                         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
                     response
                 }
-                Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+                Err(_) => {
+                    AppError::Internal(anyhow::anyhow!("browser cookie is not a header value"))
+                        .into_response()
+                }
             }
         }
         Err(failure) => Redirect::to(&failure).into_response(),

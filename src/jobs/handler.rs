@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::{oauth::OAuthError, providers::http::ProviderError};
+use crate::error::{AppError, JobOutcome};
 
 /// A claimed job, as its handler sees it.
 #[derive(Clone, Debug)]
@@ -41,29 +41,25 @@ pub enum JobError {
     /// Retrying cannot help: the job is dead at once.
     #[error("{0}")]
     Fatal(String),
+    /// Nothing to retry and nothing wrong with the job (the connection was
+    /// disconnected or needs its owner to reconnect, the integration is off):
+    /// the handler recorded it where the owner sees it, and the job completes.
+    #[error("{0}")]
+    Settled(String),
 }
 
-impl From<ProviderError> for JobError {
-    fn from(err: ProviderError) -> Self {
+impl From<AppError> for JobError {
+    /// The job half of the one table ([`AppError::answer`]).
+    fn from(err: AppError) -> Self {
+        let outcome = err.answer().job;
+        // `last_error` is secret-free: an internal error shows its outer context only
         let message = err.to_string();
-        match &err {
-            ProviderError::CircuitOpen { retry_in, .. }
-            | ProviderError::RateLimited { retry_in, .. } => JobError::Delay(*retry_in, message),
-            _ if err.is_retryable() => match err.retry_after() {
-                Some(wait) => JobError::RetryAfter(wait, message),
-                None => JobError::Retry(message),
-            },
-            _ => JobError::Fatal(message),
-        }
-    }
-}
-
-impl From<OAuthError> for JobError {
-    fn from(err: OAuthError) -> Self {
-        match err {
-            OAuthError::Provider(provider) => provider.into(),
-            OAuthError::Db(db) => JobError::Retry(format!("database: {db}")),
-            other => JobError::Fatal(other.to_string()),
+        match outcome {
+            JobOutcome::Retry { after: None } => JobError::Retry(message),
+            JobOutcome::Retry { after: Some(wait) } => JobError::RetryAfter(wait, message),
+            JobOutcome::Delay(wait) => JobError::Delay(wait, message),
+            JobOutcome::Settled => JobError::Settled(message),
+            JobOutcome::Fatal => JobError::Fatal(message),
         }
     }
 }
@@ -80,4 +76,54 @@ impl From<sea_orm::DbErr> for JobError {
 pub trait JobHandler: Send + Sync + 'static {
     /// Runs one job.
     async fn run(&self, job: &Job) -> Result<(), JobError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::FailureKind;
+
+    #[test]
+    fn app_errors_become_job_outcomes() {
+        let secs = Duration::from_secs;
+        let provider = |kind| AppError::provider("linkedin", kind, "detail");
+        let until = chrono::Utc::now() + chrono::Duration::seconds(60);
+        match JobError::from(provider(FailureKind::RateLimited { until })) {
+            JobError::Delay(wait, message) => {
+                assert!(wait > secs(55) && wait <= secs(60), "{wait:?}");
+                assert!(message.contains("rate limit reached"), "{message}");
+            }
+            other => panic!("rate-limited is delayed: {other:?}"),
+        }
+        assert!(matches!(
+            JobError::from(provider(FailureKind::CircuitOpen { retry_in: secs(5) })),
+            JobError::Delay(wait, _) if wait == secs(5)
+        ));
+        assert!(matches!(
+            JobError::from(provider(FailureKind::Retry { after: Some(secs(3)) })),
+            JobError::RetryAfter(wait, _) if wait == secs(3)
+        ));
+        assert!(matches!(
+            JobError::from(provider(FailureKind::Retry { after: None })),
+            JobError::Retry(_)
+        ));
+        assert!(matches!(
+            JobError::from(provider(FailureKind::Reauth)),
+            JobError::Settled(_)
+        ));
+        assert!(matches!(
+            JobError::from(provider(FailureKind::Permanent)),
+            JobError::Fatal(_)
+        ));
+        assert!(matches!(
+            JobError::from(AppError::FailedPrecondition("off".into())),
+            JobError::Settled(_)
+        ));
+        match JobError::from(AppError::Internal(
+            anyhow::anyhow!("inner").context("database error"),
+        )) {
+            JobError::Retry(message) => assert_eq!(message, "database error"),
+            other => panic!("internal errors retry: {other:?}"),
+        }
+    }
 }

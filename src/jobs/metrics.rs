@@ -21,7 +21,7 @@ pub struct KindLabels {
 pub struct RunLabels {
     /// The job kind (a registered handler's name).
     pub kind: Label,
-    /// `ok`, `retry`, `delayed`, `dead`, `panic`.
+    /// `ok`, `settled`, `retry`, `delayed`, `dead`, `panic`.
     pub outcome: String,
 }
 

@@ -367,6 +367,7 @@ async fn run_one(
         |d: Duration| now + chrono::Duration::from_std(d).unwrap_or(chrono::Duration::hours(1));
     let (outcome, label) = match &result {
         Ok(()) => (None, "ok"),
+        Err(JobError::Settled(_)) => (None, "settled"),
         Err(JobError::Delay(wait, reason)) => {
             (Some(Outcome::DelayUntil(to_time(*wait), reason)), "delayed")
         }
@@ -390,6 +391,9 @@ async fn run_one(
     };
     match outcome {
         None => {
+            if let Err(err) = &result {
+                tracing::info!(kind = %job.kind, job = job.id, error = %err, "job settled: nothing to retry");
+            }
             let _ = shared.completions.send(job.id);
         }
         Some(outcome) => {

@@ -94,10 +94,8 @@ impl From<OAuthError> for AppError {
                 message: err.to_string(),
                 retry_after: Some(retry_after),
             },
-            OAuthError::Provider(ref p) if p.is_retryable() => {
-                AppError::Unavailable(format!("provider unavailable, retry later: {p}"))
-            }
-            OAuthError::Provider(p) => AppError::FailedPrecondition(p.to_string()),
+            // keeps the provider error's kind (rate-limited until, circuit open, ...)
+            OAuthError::Provider(p) => p.into(),
             OAuthError::Protocol(message) => AppError::FailedPrecondition(message),
             OAuthError::Crypto(e) => AppError::Internal(anyhow::Error::new(e)),
             OAuthError::Db(e) => e.into(),

@@ -14,6 +14,7 @@ mod connections;
 mod credential_kinds;
 mod crypto;
 mod decoding;
+mod errors;
 mod flows;
 mod grpc;
 mod grpc_web;

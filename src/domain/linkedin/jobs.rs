@@ -140,12 +140,11 @@ struct SyncJob(Arc<AppContext>);
 impl JobHandler for SyncJob {
     async fn run(&self, job: &Job) -> Result<(), JobError> {
         let payload: SyncPayload = job.payload()?;
-        match sync_user(&self.0, &payload.user_id, Trigger::Scheduled).await {
-            Ok(_) => Ok(()),
-            // disconnected, reconnect needed, or the flag is off: recorded, nothing to retry
-            Err(AppError::NotFound(_)) | Err(AppError::FailedPrecondition(_)) => Ok(()),
-            Err(AppError::Unavailable(message)) => Err(JobError::Retry(message)),
-            Err(err) => Err(JobError::Retry(err.to_string())),
-        }
+        // disconnected, reconnect needed, or the flag is off: settled (recorded,
+        // nothing to retry); rate-limited or circuit open: delayed, no attempt spent
+        sync_user(&self.0, &payload.user_id, Trigger::Scheduled)
+            .await
+            .map(|_| ())
+            .map_err(JobError::from)
     }
 }

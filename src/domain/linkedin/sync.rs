@@ -174,12 +174,8 @@ impl From<FetchFailure> for AppError {
             FetchFailure::Reauth => AppError::FailedPrecondition(
                 "LinkedIn no longer accepts this connection: reconnect needed".to_owned(),
             ),
-            FetchFailure::Provider(err) if err.is_retryable() => {
-                AppError::Unavailable(format!("LinkedIn unavailable, retry later: {err}"))
-            }
-            FetchFailure::Provider(err) => {
-                AppError::FailedPrecondition(format!("LinkedIn refused the sync: {err}"))
-            }
+            // keeps the kind: rate-limited until, circuit open, retry after, ...
+            FetchFailure::Provider(err) => err.into(),
             FetchFailure::App(err) => err,
         }
     }

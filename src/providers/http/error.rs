@@ -8,9 +8,11 @@
 
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use reqwest::StatusCode;
 
 use super::redact::provider_code;
+use crate::error::{AppError, FailureKind, ProviderFailure};
 
 /// ` (code X)` when the provider gave a code, else nothing.
 fn code_suffix(code: &Option<String>) -> String {
@@ -182,6 +184,54 @@ impl ProviderError {
         }
     }
 
+    /// The provider's name, when the error names one.
+    pub fn provider(&self) -> Option<&str> {
+        match self {
+            Self::Retryable { provider, .. }
+            | Self::Transport { provider, .. }
+            | Self::Reauth { provider, .. }
+            | Self::Permanent { provider, .. }
+            | Self::CircuitOpen { provider, .. }
+            | Self::RateLimited { provider, .. }
+            | Self::InvalidRequest { provider, .. } => Some(provider),
+            Self::Exhausted { last, .. } => last.provider(),
+            Self::Decode { .. } => None,
+        }
+    }
+
+    /// What this error means for whoever would try again, as of `now`: a 429
+    /// with `Retry-After` (or our own exhausted budget) is rate-limited until
+    /// `now` plus the wait; other retryable answers keep their `Retry-After`.
+    pub fn failure_kind(&self, now: DateTime<Utc>) -> FailureKind {
+        let until = |wait: Duration| {
+            now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::days(1))
+        };
+        match self {
+            Self::Retryable {
+                status: 429,
+                retry_after: Some(wait),
+                ..
+            } => FailureKind::RateLimited {
+                until: until(*wait),
+            },
+            Self::Retryable { retry_after, .. } => FailureKind::Retry {
+                after: *retry_after,
+            },
+            Self::Transport { .. } => FailureKind::Retry { after: None },
+            Self::RateLimited { retry_in, .. } => FailureKind::RateLimited {
+                until: until(*retry_in),
+            },
+            Self::CircuitOpen { retry_in, .. } => FailureKind::CircuitOpen {
+                retry_in: *retry_in,
+            },
+            Self::Exhausted { last, .. } => last.failure_kind(now),
+            Self::Reauth { .. } => FailureKind::Reauth,
+            Self::Permanent { .. } | Self::InvalidRequest { .. } | Self::Decode { .. } => {
+                FailureKind::Permanent
+            }
+        }
+    }
+
     /// Whether this outcome counts against the provider's health in the breaker
     /// (5xx, timeouts, connection errors; not 4xx, not 429).
     pub(crate) fn is_provider_failure(&self) -> bool {
@@ -190,6 +240,22 @@ impl ProviderError {
             Self::Retryable { status, .. } => *status >= 500,
             _ => false,
         }
+    }
+}
+
+impl From<ProviderError> for ProviderFailure {
+    fn from(err: ProviderError) -> Self {
+        ProviderFailure::new(
+            err.provider().unwrap_or("provider"),
+            err.failure_kind(Utc::now()),
+            err.to_string(),
+        )
+    }
+}
+
+impl From<ProviderError> for AppError {
+    fn from(err: ProviderError) -> Self {
+        AppError::Provider(err.into())
     }
 }
 
@@ -371,5 +437,84 @@ mod tests {
         assert_eq!(err.retry_after(), Some(Duration::from_secs(3)));
         assert_eq!(err.status(), Some(503));
         assert_eq!(err.outcome(), "retryable");
+        assert_eq!(err.provider(), Some("p"));
+    }
+
+    #[test]
+    fn failure_kinds_keep_what_the_error_knows() {
+        let now = Utc::now();
+        let secs = Duration::from_secs;
+        let retryable = |status, retry_after| ProviderError::Retryable {
+            provider: "p".into(),
+            status,
+            code: None,
+            retry_after,
+        };
+        assert_eq!(
+            retryable(429, Some(secs(30))).failure_kind(now),
+            FailureKind::RateLimited {
+                until: now + chrono::Duration::seconds(30)
+            }
+        );
+        assert_eq!(
+            retryable(429, None).failure_kind(now),
+            FailureKind::Retry { after: None }
+        );
+        assert_eq!(
+            retryable(503, Some(secs(4))).failure_kind(now),
+            FailureKind::Retry {
+                after: Some(secs(4))
+            }
+        );
+        let exhausted = ProviderError::Exhausted {
+            attempts: 2,
+            last: Box::new(retryable(429, Some(secs(3)))),
+        };
+        assert_eq!(
+            exhausted.failure_kind(now),
+            FailureKind::RateLimited {
+                until: now + chrono::Duration::seconds(3)
+            }
+        );
+        let budget = ProviderError::RateLimited {
+            provider: "p".into(),
+            retry_in: secs(2),
+        };
+        assert_eq!(
+            budget.failure_kind(now),
+            FailureKind::RateLimited {
+                until: now + chrono::Duration::seconds(2)
+            }
+        );
+        let open = ProviderError::CircuitOpen {
+            provider: "p".into(),
+            retry_in: secs(9),
+        };
+        assert_eq!(
+            open.failure_kind(now),
+            FailureKind::CircuitOpen { retry_in: secs(9) }
+        );
+        let transport = ProviderError::Transport {
+            provider: "p".into(),
+            kind: TransportKind::Timeout,
+        };
+        assert_eq!(
+            transport.failure_kind(now),
+            FailureKind::Retry { after: None }
+        );
+        let c = |code: u16| classify_status("p", StatusCode::from_u16(code).unwrap(), b"", None);
+        assert_eq!(c(401).failure_kind(now), FailureKind::Reauth);
+        assert_eq!(c(404).failure_kind(now), FailureKind::Permanent);
+        let decode = ProviderError::Decode {
+            message: "x".into(),
+        };
+        assert_eq!(decode.failure_kind(now), FailureKind::Permanent);
+
+        let AppError::Provider(failure) = AppError::from(c(404)) else {
+            panic!("a provider failure");
+        };
+        assert_eq!(failure.provider, "p");
+        assert_eq!(failure.kind, FailureKind::Permanent);
+        assert_eq!(failure.message, "p refused the request (404)");
     }
 }
