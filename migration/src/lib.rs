@@ -10,6 +10,7 @@ mod m20261202_000005_flow_limits;
 mod m20261202_000006_jobs_notify;
 mod m20261202_000007_flow_browser;
 mod m20261202_000008_credential_kinds;
+mod m20261202_000009_jobs_notify_after_commit;
 
 /// Every migration, in order.
 pub struct Migrator;
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000006_jobs_notify::Migration),
             Box::new(m20261202_000007_flow_browser::Migration),
             Box::new(m20261202_000008_credential_kinds::Migration),
+            Box::new(m20261202_000009_jobs_notify_after_commit::Migration),
         ]
     }
 }

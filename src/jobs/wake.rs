@@ -1,8 +1,10 @@
 //! Waking a pool when work becomes due, instead of at its next poll.
 //!
-//! On PostgreSQL a statement trigger on `jobs` (see the migration) notifies
-//! [`CHANNEL`] with `"<kind> <epoch ms>"`, the earliest `run_at` of the
-//! pending rows a statement inserted or updated, per kind. The pool's
+//! On PostgreSQL [`CHANNEL`] carries `"<kind> <epoch ms>"`, the earliest
+//! `run_at` of jobs of a kind that became pending: an enqueue notifies in a
+//! statement of its own after its insert (`store::jobs::notify_pending`), and
+//! a statement trigger on `jobs` notifies for the rows an update leaves
+//! pending (a retry, a release, a reaped lease; see the migrations). The pool's
 //! listener keeps, per kind, the earliest due time it has heard of and wakes
 //! that kind's claim loop; the loop sleeps only until that time or its poll
 //! interval, whichever comes first. While the listener is down the loops
@@ -21,7 +23,7 @@ use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection};
 use tokio::sync::Notify;
 
 /// The notification channel of the jobs trigger.
-pub const CHANNEL: &str = "nextke_jobs";
+pub const CHANNEL: &str = crate::store::jobs::NOTIFY_CHANNEL;
 
 /// Due times one loop remembers at most; later ones are found by polling.
 const MAX_REMEMBERED: usize = 256;

@@ -55,14 +55,47 @@ fn pending_row(row: NewJobRow, now: DateTime<Utc>) -> jobs::ActiveModel {
     }
 }
 
-/// Inserts a job; `None` when a pending job with the same unique key exists.
+/// The channel idle worker pools listen on (PostgreSQL): `"<kind> <epoch ms>"`,
+/// the earliest `run_at` of jobs of that kind that just became pending.
+pub const NOTIFY_CHANNEL: &str = "nextke_jobs";
+
+/// Tells idle pools (PostgreSQL) that jobs of `kind` are pending from
+/// `run_at` on. On a connection it is a statement of its own, sent after
+/// the insert committed: a transaction that notifies holds PostgreSQL's one
+/// notification lock through its commit's WAL flush, so notifying inside
+/// every enqueue serialized all enqueues on the disk. Inside the caller's
+/// transaction it is delivered when that commits, or never. Nothing on SQLite.
+pub async fn notify_pending(
+    db: &impl ConnectionTrait,
+    kind: &str,
+    run_at: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    if db.get_database_backend() != DatabaseBackend::Postgres {
+        return Ok(());
+    }
+    let payload = format!("{kind} {}", run_at.timestamp_millis());
+    db.execute(sea_orm::Statement::from_sql_and_values(
+        DatabaseBackend::Postgres,
+        "SELECT pg_notify($1, $2)",
+        [NOTIFY_CHANNEL.into(), payload.into()],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// Inserts a job and notifies idle pools; `None` when a pending job with the
+/// same unique key exists.
 pub async fn insert(db: &impl ConnectionTrait, row: NewJobRow) -> Result<Option<i64>, DbErr> {
+    let (kind, run_at) = (row.kind.clone(), row.run_at);
     match Jobs::insert(pending_row(row, Utc::now()))
         .on_conflict(OnConflict::new().do_nothing().to_owned())
         .exec(db)
         .await
     {
-        Ok(result) => Ok(Some(result.last_insert_id)),
+        Ok(result) => {
+            notify_pending(db, &kind, run_at).await?;
+            Ok(Some(result.last_insert_id))
+        }
         Err(DbErr::RecordNotInserted) => Ok(None),
         Err(err) => Err(err),
     }
@@ -506,10 +539,18 @@ pub async fn find(db: &impl ConnectionTrait, id: i64) -> Result<Option<JobRow>, 
 /// PostgreSQL (65,535) and SQLite (32,766) limits.
 const INSERT_CHUNK: usize = 1_000;
 
-/// Inserts many jobs, a thousand per statement; those whose unique key already
-/// has a pending job are skipped. Returns how many were inserted.
+/// Inserts many jobs, a thousand per statement, then notifies idle pools once
+/// per kind; those whose unique key already has a pending job are skipped.
+/// Returns how many were inserted.
 pub async fn insert_many(db: &impl ConnectionTrait, rows: Vec<NewJobRow>) -> Result<u64, DbErr> {
     let now = Utc::now();
+    let mut earliest: Vec<(String, DateTime<Utc>)> = Vec::new();
+    for row in &rows {
+        match earliest.iter_mut().find(|(kind, _)| *kind == row.kind) {
+            Some((_, at)) => *at = (*at).min(row.run_at),
+            None => earliest.push((row.kind.clone(), row.run_at)),
+        }
+    }
     let mut inserted = 0;
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
@@ -527,6 +568,11 @@ pub async fn insert_many(db: &impl ConnectionTrait, rows: Vec<NewJobRow>) -> Res
             Err(DbErr::RecordNotInserted) => 0,
             Err(err) => return Err(err),
         };
+    }
+    if inserted > 0 {
+        for (kind, run_at) in &earliest {
+            notify_pending(db, kind, *run_at).await?;
+        }
     }
     Ok(inserted)
 }

@@ -9,10 +9,11 @@ use std::{
 
 use chrono::Utc;
 use nextke_integrations::jobs::{
-    enqueue, Job, JobError, JobHandler, KindSettings, NewJob, Registry, WorkerConfig, WorkerPool,
+    enqueue, enqueue_many, Job, JobError, JobHandler, KindSettings, NewJob, Registry, WorkerConfig,
+    WorkerPool,
 };
 use parking_lot::Mutex;
-use sea_orm::ConnectionTrait;
+use sea_orm::{ConnectionTrait, TransactionTrait};
 
 use crate::helpers::{spawn_app, Backend};
 
@@ -92,6 +93,27 @@ async fn postgres_pools_wake_when_work_comes_due() {
         waited >= Duration::from_millis(1400) && waited < Duration::from_millis(2500),
         "{waited:?}"
     );
+
+    // enqueued inside a transaction: the wake-up goes with the commit, not before
+    let txn = db.begin().await.expect("begin");
+    enqueue(&txn, job("in-txn")).await.expect("enqueue");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        !started.0.lock().iter().any(|(n, _)| n == "in-txn"),
+        "a job ran before its transaction committed"
+    );
+    let sent = Instant::now();
+    txn.commit().await.expect("commit");
+    let ran = started.wait_for("in-txn", Duration::from_secs(3)).await;
+    assert!(ran - sent < Duration::from_secs(1), "{:?}", ran - sent);
+
+    // many at once wake the pool too
+    let sent = Instant::now();
+    enqueue_many(&db, vec![job("many-1"), job("many-2")])
+        .await
+        .expect("enqueue many");
+    let ran = started.wait_for("many-2", Duration::from_secs(3)).await;
+    assert!(ran - sent < Duration::from_secs(1), "{:?}", ran - sent);
 
     // the listener's connection dies: the pool reconnects and wakes again
     let killed = db
