@@ -6,7 +6,9 @@
 //! entry, so a change made by any replica (or by hand in SQL) is seen at
 //! once. While the listener is not connected the cache is bypassed, and a
 //! reconnect empties it, so a missed notification cannot leave stale data.
-//! Entries also expire after [`TTL`] as a last safety net.
+//! Entries also expire after [`TTL`] as a last safety net: the first reader
+//! of an expired entry reads the owner again while the others keep the entry
+//! it replaces, so an expiry is one query, not a query per caller in flight.
 //!
 //! Every write of `store::credentials` calls [`changed`] with the owner it
 //! touches, before its transaction commits: each cache of the process drops
@@ -72,6 +74,8 @@ struct Inner {
     live: AtomicBool,
     /// Owners with a write in flight, since when.
     pending: DashMap<String, Instant>,
+    /// Owners whose expired entry one reader is reading again.
+    refreshing: DashMap<String, ()>,
 }
 
 impl Inner {
@@ -161,13 +165,18 @@ impl ConnectionCache {
                 continue;
             }
             if let Some(entry) = inner.entries.get(owner_key) {
-                if entry.fetched.elapsed() < TTL {
+                // fresh, or expired while another reader reads it again
+                if entry.fetched.elapsed() < TTL
+                    || inner.refreshing.insert(key.clone(), ()).is_some()
+                {
                     out.extend(entry.rows.iter().cloned());
                     continue;
                 }
             }
             let stamp = inner.stamp(owner_key);
-            let rows = credentials::summaries_of(db, std::slice::from_ref(owner)).await?;
+            let read = credentials::summaries_of(db, std::slice::from_ref(owner)).await;
+            inner.refreshing.remove(owner_key);
+            let rows = read?;
             if inner.live.load(Ordering::SeqCst)
                 && inner.stamp(owner_key) == stamp
                 && !inner.writing(owner_key)
