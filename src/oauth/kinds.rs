@@ -12,12 +12,12 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    tokens::{aad, seal_tokens, ConnectionOwner, TokenSet},
+    tokens::{aad, new_row, seal_tokens, ConnectionOwner, TokenSet},
     OAuthCore, OAuthError,
 };
 use crate::{
     store::credentials::{self, Credential, CredentialKind},
-    vocab::{ConnectionState, Provider},
+    vocab::Provider,
 };
 
 /// An OAuth client registered by the owner (not by us): what a
@@ -137,41 +137,23 @@ impl OAuthCore {
             .webhook_secret
             .map(|s| seal(s.expose_secret().as_bytes(), "webhook_secret"))
             .transpose()?;
-        let (user_id, organization_id) = match new.owner {
-            ConnectionOwner::User { user_id } => (user_id.clone(), None),
-            ConnectionOwner::Organization { org_id, user_id } => {
-                (user_id.clone(), Some(org_id.clone()))
-            }
-        };
-        let now = Utc::now();
         credentials::insert(
             txn,
             Credential {
-                id: id.clone(),
-                provider: new.provider,
-                owner: new.owner.owner(),
-                user_id,
-                organization_id,
                 account_id: new.account_id.map(str::to_owned),
-                scopes: String::new(),
-                access_token: access,
                 refresh_token: refresh,
                 token_expires_at: expires,
                 refresh_token_expires_at: refresh_expires,
-                key_id: keyring.primary_kid().to_owned(),
-                token_version: 1,
-                state: ConnectionState::Connected,
-                last_success_at: Some(now),
-                last_error_at: None,
-                last_error: None,
-                connected_at: now,
-                updated_at: now,
-                credential_kind: new.material.kind(),
                 secret,
                 webhook_secret: webhook,
-                previous_webhook_secret: None,
-                previous_webhook_secret_until: None,
-                expiry_warned_at: None,
+                ..new_row(
+                    &id,
+                    new.provider,
+                    new.owner,
+                    new.material.kind(),
+                    access,
+                    keyring.primary_kid(),
+                )
             },
         )
         .await?;

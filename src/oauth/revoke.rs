@@ -4,7 +4,11 @@
 use oauth2::{AccessToken, RefreshToken, RevocationUrl, StandardRevocableToken};
 use secrecy::ExposeSecret;
 
-use super::{tokens::build_client, transport::OAuthTransport, OAuthCore, OAuthEndpoints};
+use super::{
+    tokens::build_client,
+    transport::{is_loopback, OAuthTransport},
+    OAuthCore, OAuthEndpoints,
+};
 use crate::store::credentials::Credential;
 
 /// What a revocation came to.
@@ -88,13 +92,5 @@ impl OAuthCore {
 
 /// Whether `url` is a plain `http` URL of a loopback host.
 fn is_loopback_http(url: &str) -> bool {
-    url::Url::parse(url).is_ok_and(|u| {
-        u.scheme() == "http"
-            && match u.host() {
-                Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-                Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-                Some(url::Host::Domain(name)) => name == "localhost",
-                None => false,
-            }
-    })
+    url::Url::parse(url).is_ok_and(|u| u.scheme() == "http" && is_loopback(&u))
 }

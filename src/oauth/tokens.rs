@@ -158,6 +158,52 @@ impl ConnectionOwner {
     }
 }
 
+/// A new working connection row of `owner` holding only `access_token`
+/// (sealed for `id`); callers add the rest of their kind.
+pub(super) fn new_row(
+    id: &str,
+    provider: Provider,
+    owner: &ConnectionOwner,
+    kind: CredentialKind,
+    access_token: Vec<u8>,
+    key_id: &str,
+) -> Credential {
+    let (user_id, organization_id) = match owner {
+        ConnectionOwner::User { user_id } => (user_id.clone(), None),
+        ConnectionOwner::Organization { org_id, user_id } => {
+            (user_id.clone(), Some(org_id.clone()))
+        }
+    };
+    let now = Utc::now();
+    Credential {
+        id: id.to_owned(),
+        provider,
+        owner: owner.owner(),
+        user_id,
+        organization_id,
+        account_id: None,
+        scopes: String::new(),
+        access_token,
+        refresh_token: None,
+        token_expires_at: None,
+        refresh_token_expires_at: None,
+        key_id: key_id.to_owned(),
+        token_version: 1,
+        state: ConnectionState::Connected,
+        last_success_at: Some(now),
+        last_error_at: None,
+        last_error: None,
+        connected_at: now,
+        updated_at: now,
+        credential_kind: kind,
+        secret: None,
+        webhook_secret: None,
+        previous_webhook_secret: None,
+        previous_webhook_secret_until: None,
+        expiry_warned_at: None,
+    }
+}
+
 /// The associated data of a credential column.
 pub(super) fn aad<'a>(row_id: &'a str, owner: &'a str, column: &'static str) -> Aad<'a> {
     Aad::new(TABLE, column, row_id, owner)
@@ -320,42 +366,23 @@ impl OAuthCore {
                 None => {
                     let id = uuid::Uuid::now_v7().to_string();
                     let (access, refresh) = seal_tokens(&self.keyring, &id, &owner_key, tokens)?;
-                    let now = Utc::now();
-                    let (user_id, organization_id) = match owner {
-                        ConnectionOwner::User { user_id } => (user_id.clone(), None),
-                        ConnectionOwner::Organization { org_id, user_id } => {
-                            (user_id.clone(), Some(org_id.clone()))
-                        }
-                    };
                     let savepoint = txn.begin().await?;
                     let inserted = credentials::insert(
                         &savepoint,
                         Credential {
-                            id: id.clone(),
-                            provider,
-                            owner: owner.owner(),
-                            user_id,
-                            organization_id,
                             account_id: account_id.map(str::to_owned),
                             scopes: scopes.clone(),
-                            access_token: access,
                             refresh_token: refresh,
                             token_expires_at: tokens.expires_at,
                             refresh_token_expires_at: tokens.refresh_expires_at,
-                            key_id: kid.clone(),
-                            token_version: 1,
-                            state: ConnectionState::Connected,
-                            last_success_at: Some(now),
-                            last_error_at: None,
-                            last_error: None,
-                            connected_at: now,
-                            updated_at: now,
-                            credential_kind: CredentialKind::OAuthUserToken,
-                            secret: None,
-                            webhook_secret: None,
-                            previous_webhook_secret: None,
-                            previous_webhook_secret_until: None,
-                            expiry_warned_at: None,
+                            ..new_row(
+                                &id,
+                                provider,
+                                owner,
+                                CredentialKind::OAuthUserToken,
+                                access,
+                                &kid,
+                            )
                         },
                     )
                     .await;

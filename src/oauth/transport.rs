@@ -20,18 +20,22 @@ pub struct OAuthTransport<'a> {
     pub loopback_plain_http: bool,
 }
 
+/// Whether `url` names a loopback host (127.0.0.0/8, ::1, `localhost`).
+pub(super) fn is_loopback(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(name)) => name == "localhost",
+        None => false,
+    }
+}
+
 /// `url` with its scheme made `http` when it is an `https` URL of a loopback host.
 fn loopback_as_http(url: &str) -> String {
     let Ok(mut parsed) = url::Url::parse(url) else {
         return url.to_owned();
     };
-    let loopback = match parsed.host() {
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(url::Host::Domain(name)) => name == "localhost",
-        None => false,
-    };
-    if parsed.scheme() == "https" && loopback && parsed.set_scheme("http").is_ok() {
+    if parsed.scheme() == "https" && is_loopback(&parsed) && parsed.set_scheme("http").is_ok() {
         parsed.to_string()
     } else {
         url.to_owned()

@@ -17,7 +17,7 @@ use crate::{
     domain::{
         activity::{record, ActivityEvent},
         connectors::connector,
-        types::{ActivityStatus, Provider},
+        types::ActivityStatus,
     },
     oauth::{CallbackParams, PendingFlow},
     providers::http::is_safe_code,
@@ -156,9 +156,4 @@ fn sanitize(code: &str) -> &str {
     } else {
         "an unrecognized error"
     }
-}
-
-/// The OAuth registration of `provider`'s connections, from its integration.
-pub fn endpoints_of(ctx: &AppContext, provider: Provider) -> Option<crate::oauth::OAuthEndpoints> {
-    Integration::of(provider).and_then(|i| i.endpoints(&ctx.config, provider))
 }

@@ -7,7 +7,6 @@ use std::time::Instant;
 
 use sea_orm::TransactionTrait;
 
-use super::callback::endpoints_of;
 use crate::vocab::ActivityName;
 use crate::{
     context::AppContext,
@@ -17,7 +16,7 @@ use crate::{
         types::ActivityStatus,
     },
     error::Result,
-    oauth::Revocation,
+    oauth::{OAuthEndpoints, Revocation},
     store::{
         credentials::{self, Credential, CredentialKind},
         jobs as job_store,
@@ -34,7 +33,10 @@ pub fn refresh_job_key(connection_id: &str) -> String {
 pub async fn disconnect(ctx: &AppContext, connection: &Credential) -> Result<Revocation> {
     let started = Instant::now();
     let provider = connection.provider;
-    let revocation = match (connection.credential_kind, endpoints_of(ctx, provider)) {
+    let revocation = match (
+        connection.credential_kind,
+        OAuthEndpoints::for_provider(&ctx.config, provider),
+    ) {
         (CredentialKind::OAuthUserToken, Some(endpoints)) => {
             ctx.oauth.revoke(&endpoints, connection).await
         }

@@ -3,9 +3,18 @@
 
 use crate::{context::AppContext, domain::types::ConnectionState, store::credentials};
 
+async fn set(
+    ctx: &AppContext,
+    connection_id: &str,
+    state: ConnectionState,
+    error: Option<&str>,
+) -> Result<(), sea_orm::DbErr> {
+    credentials::set_state(&ctx.db, connection_id, state, error).await
+}
+
 /// A call with the connection worked.
 pub async fn succeeded(ctx: &AppContext, connection_id: &str) -> Result<(), sea_orm::DbErr> {
-    credentials::set_state(&ctx.db, connection_id, ConnectionState::Connected, None).await
+    set(ctx, connection_id, ConnectionState::Connected, None).await
 }
 
 /// A call with the connection failed for a reason its owner cannot fix (the
@@ -15,8 +24,8 @@ pub async fn failed(
     connection_id: &str,
     message: &str,
 ) -> Result<(), sea_orm::DbErr> {
-    credentials::set_state(
-        &ctx.db,
+    set(
+        ctx,
         connection_id,
         ConnectionState::Connected,
         Some(message),
@@ -30,8 +39,8 @@ pub async fn needs_reauth(
     connection_id: &str,
     message: &str,
 ) -> Result<(), sea_orm::DbErr> {
-    credentials::set_state(
-        &ctx.db,
+    set(
+        ctx,
         connection_id,
         ConnectionState::NeedsReauth,
         Some(message),

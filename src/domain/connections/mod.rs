@@ -28,7 +28,7 @@ pub mod token;
 
 pub use self::{
     browser::{open_flow, start_page_url, BROWSER_COOKIE},
-    callback::{complete_callback, endpoints_of},
+    callback::complete_callback,
     connector::{ConnectFailure, Connecting, Connector},
     disconnect::{disconnect, refresh_job_key},
     expiry::warn_expiring,

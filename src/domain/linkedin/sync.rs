@@ -28,10 +28,7 @@ use crate::{
     },
     error::{AppError, Result},
     oauth::OAuthEndpoints,
-    providers::{
-        http::ProviderError,
-        profile::{FetchPlan, ProfileProvider},
-    },
+    providers::profile::{FetchPlan, ProfileProvider},
     store::linkedin_profiles::{self, ProfileChange, ProfileRow},
 };
 
@@ -148,36 +145,14 @@ pub async fn sync_user(ctx: &AppContext, user_id: &str, trigger: Trigger) -> Res
     result
 }
 
-/// Why a sync could not fetch.
-enum FetchFailure {
-    /// The member must reconnect (revoked, expired, 401).
-    Reauth,
-    /// The provider is unavailable or refused.
-    Provider(ProviderError),
-    /// Anything else.
-    App(AppError),
-}
-
-impl From<CallError> for FetchFailure {
-    fn from(err: CallError) -> Self {
-        match err {
-            CallError::Reauth => FetchFailure::Reauth,
-            CallError::Provider(err) => FetchFailure::Provider(err),
-            CallError::App(err) => FetchFailure::App(err),
-        }
-    }
-}
-
-impl From<FetchFailure> for AppError {
-    fn from(failure: FetchFailure) -> Self {
-        match failure {
-            FetchFailure::Reauth => AppError::FailedPrecondition(
-                "LinkedIn no longer accepts this connection: reconnect needed".to_owned(),
-            ),
-            // keeps the kind: rate-limited until, circuit open, retry after, ...
-            FetchFailure::Provider(err) => err.into(),
-            FetchFailure::App(err) => err,
-        }
+/// A failed fetch as the sync's caller sees it.
+fn fetch_error(failure: CallError) -> AppError {
+    match failure {
+        CallError::Reauth => AppError::FailedPrecondition(
+            "LinkedIn no longer accepts this connection: reconnect needed".to_owned(),
+        ),
+        CallError::Provider(err) => err.into(),
+        CallError::App(err) => err,
     }
 }
 
@@ -185,21 +160,19 @@ async fn fetch(
     ctx: &AppContext,
     row: &ProfileRow,
     plan: FetchPlan,
-) -> std::result::Result<crate::providers::profile::FetchedProfile, FetchFailure> {
+) -> std::result::Result<crate::providers::profile::FetchedProfile, CallError> {
     let endpoints = OAuthEndpoints::linkedin(&ctx.config);
     let connection = ctx
         .oauth
         .connection(&row.connection_id)
         .await
-        .map_err(|e| FetchFailure::App(e.into()))?;
+        .map_err(|e| CallError::App(e.into()))?;
     let linkedin = client(ctx);
     let linkedin = &linkedin;
-    Ok(
-        with_fresh_token(ctx, &endpoints, &connection, |token| async move {
-            linkedin.fetch_profile(&token, plan).await
-        })
-        .await?,
-    )
+    with_fresh_token(ctx, &endpoints, &connection, |token| async move {
+        linkedin.fetch_profile(&token, plan).await
+    })
+    .await
 }
 
 async fn fetch_and_store(
@@ -220,15 +193,13 @@ async fn fetch_and_store(
         Err(failure) => {
             match &failure {
                 // with_fresh_token marked the connection
-                FetchFailure::Reauth => {}
-                FetchFailure::Provider(err) => {
+                CallError::Reauth => {}
+                CallError::Provider(err) => {
                     health::failed(ctx, &row.connection_id, &format!("sync failed: {err}")).await?
                 }
-                FetchFailure::App(_) => {
-                    health::failed(ctx, &row.connection_id, "sync failed").await?
-                }
+                CallError::App(_) => health::failed(ctx, &row.connection_id, "sync failed").await?,
             }
-            return Err(failure.into());
+            return Err(fetch_error(failure));
         }
     };
     let capability = if capability == Capability::Portability && fetched.portability_refused {
