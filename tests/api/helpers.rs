@@ -120,6 +120,7 @@ pub fn with_captured_logs<F: std::future::Future<Output = ()>>(
 ) {
     // `log` records (reqwest's) reach whichever subscriber is the thread's default
     let _ = tracing_log::LogTracer::init();
+    keep_interest_shared();
     let logs = CapturedLogs::default();
     let writer = logs.clone();
     let subscriber = tracing_subscriber::fmt()
@@ -133,6 +134,17 @@ pub fn with_captured_logs<F: std::future::Future<Output = ()>>(
         .build()
         .expect("runtime");
     runtime.block_on(test(logs));
+}
+
+/// Keeps a second dispatcher registered for the whole run. With only one
+/// registered, tracing-core decides a callsite's interest from the *current
+/// thread's* default alone: a callsite first reached on a thread with no
+/// capture (another test) would be cached as "never" and stay silent in a
+/// capturing test running beside it. With two or more, every callsite's
+/// interest is combined over all live dispatchers.
+fn keep_interest_shared() {
+    static KEEP: std::sync::OnceLock<tracing::Dispatch> = std::sync::OnceLock::new();
+    KEEP.get_or_init(|| tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default()));
 }
 
 fn init_logs() {
