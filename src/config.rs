@@ -275,6 +275,75 @@ pub struct CalendarSettings {
         default_value = "http://localhost:3000/settings/integrations?calendar=failed"
     )]
     pub calendar_failure_redirect: String,
+    /// Reminders sent at once by one process (all channels).
+    #[arg(long, env = "REMINDER_CONCURRENCY", default_value_t = 64)]
+    pub reminder_concurrency: usize,
+    /// Open `WatchNotifications` streams per user.
+    #[arg(long, env = "NOTIFICATION_STREAMS_PER_USER", default_value_t = 5)]
+    pub notification_streams_per_user: usize,
+    /// Open `WatchNotifications` streams per process.
+    #[arg(long, env = "NOTIFICATION_STREAMS_MAX", default_value_t = 10_000)]
+    pub notification_streams_max: usize,
+    /// A `WatchNotifications` stream ends after this many seconds (the client resumes).
+    #[arg(long, env = "NOTIFICATION_STREAM_LIFETIME_SECS", default_value_t = 1800)]
+    pub notification_stream_lifetime_secs: u64,
+    /// How often a stream reads the table without being woken (notifications
+    /// written by other replicas), in milliseconds.
+    #[arg(long, env = "NOTIFICATION_POLL_MS", default_value_t = 2000)]
+    pub notification_poll_ms: u64,
+
+    /// SMTP server for email reminders (unset: no email channel).
+    #[arg(long, env = "SMTP_HOST")]
+    pub smtp_host: Option<String>,
+    /// SMTP port (default: 25 with `none`, 587 with `starttls`, 465 with `tls`).
+    #[arg(long, env = "SMTP_PORT")]
+    pub smtp_port: Option<u16>,
+    /// SMTP user name (unset: no authentication).
+    #[arg(long, env = "SMTP_USERNAME")]
+    pub smtp_username: Option<String>,
+    /// SMTP password.
+    #[arg(long, env = "SMTP_PASSWORD", hide_env_values = true)]
+    pub smtp_password: Option<SecretString>,
+    /// The From address of reminder emails, e.g. `Next_KE <reminders@example.com>`.
+    #[arg(long, env = "SMTP_FROM", default_value = "Next_KE <reminders@localhost>")]
+    pub smtp_from: String,
+    /// Transport security: `none`, `starttls` or `tls`.
+    #[arg(long, env = "SMTP_TLS", value_enum, default_value = "starttls")]
+    pub smtp_tls: SmtpTlsMode,
+    /// Pooled SMTP connections.
+    #[arg(long, env = "SMTP_POOL_SIZE", default_value_t = 8)]
+    pub smtp_pool_size: u32,
+
+    /// WhatsApp Cloud API base URL.
+    #[arg(long, env = "WHATSAPP_API_BASE_URL", default_value = "https://graph.facebook.com")]
+    pub whatsapp_api_base_url: String,
+    /// WhatsApp Cloud API (Graph) version.
+    #[arg(long, env = "WHATSAPP_API_VERSION", default_value = "v21.0")]
+    pub whatsapp_api_version: String,
+    /// The business phone number id messages are sent from (unset: no WhatsApp channel).
+    #[arg(long, env = "WHATSAPP_PHONE_NUMBER_ID")]
+    pub whatsapp_phone_number_id: Option<String>,
+    /// The Cloud API access token.
+    #[arg(long, env = "WHATSAPP_ACCESS_TOKEN", hide_env_values = true)]
+    pub whatsapp_access_token: Option<SecretString>,
+    /// The approved template reminders are sent with (its body takes four
+    /// parameters: title, local start, lead time, place).
+    #[arg(long, env = "WHATSAPP_TEMPLATE", default_value = "event_reminder")]
+    pub whatsapp_template: String,
+    /// The template's language code.
+    #[arg(long, env = "WHATSAPP_TEMPLATE_LANGUAGE", default_value = "en")]
+    pub whatsapp_template_language: String,
+}
+
+/// How the SMTP connection is secured.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum SmtpTlsMode {
+    /// Plain text (a local relay or test server only).
+    None,
+    /// Upgrade with STARTTLS (required).
+    Starttls,
+    /// TLS from the first byte (SMTPS).
+    Tls,
 }
 
 /// The background engine: worker pools and periodic sweeps.

@@ -6,8 +6,9 @@ use sea_orm::DatabaseConnection;
 
 use crate::store::connection_cache::ConnectionCache;
 use crate::{
-    auth::JwtVerifier, config::Config, crypto::Keyring, jobs::JobMetrics, metrics::Metrics,
-    oauth::OAuthCore, providers::http::OutboundHttp,
+    auth::JwtVerifier, config::Config, crypto::Keyring, delivery::email::Mailer,
+    domain::notifications::NotificationHub, jobs::JobMetrics, metrics::Metrics, oauth::OAuthCore,
+    providers::{http::OutboundHttp, whatsapp::WhatsAppClient},
 };
 
 /// The shared state of one application instance.
@@ -30,4 +31,18 @@ pub struct AppContext {
     pub connections: ConnectionCache,
     /// OAuth flows, token storage and refresh.
     pub oauth: OAuthCore,
+    /// Wakes the in-app notification streams.
+    pub notifications: Arc<NotificationHub>,
+    /// The reminder channels this deployment has configured.
+    pub senders: Senders,
+}
+
+/// The outbound reminder channels; `None` when not configured (skipped, with
+/// one log line at start-up).
+#[derive(Clone, Default)]
+pub struct Senders {
+    /// SMTP, when `SMTP_HOST` is set.
+    pub mailer: Option<Mailer>,
+    /// The WhatsApp Cloud API, when its phone number id and token are set.
+    pub whatsapp: Option<WhatsAppClient>,
 }

@@ -9,16 +9,23 @@ use tonic_web::GrpcWebLayer;
 
 use crate::store::connection_cache::ConnectionCache;
 use crate::{
-    config::Config,
-    context::AppContext,
-    domain::sweeps,
+    config::{Config, SmtpTlsMode},
+    context::{AppContext, Senders},
+    delivery::email::{EmailSettings, Mailer, SmtpTls},
+    domain::{
+        notifications::{NotificationHub, WatchLimits},
+        sweeps,
+    },
     grpc, http,
     jobs::{
         start_scheduler, Gate, JobMetrics, Registry, SchedulerHandle, WorkerConfig, WorkerPool,
     },
     metrics::Metrics,
     oauth::OAuthCore,
-    providers::http::OutboundHttp,
+    providers::{
+        http::OutboundHttp,
+        whatsapp::{WhatsAppClient, WhatsAppSettings},
+    },
     secrets,
     server::{self, ServeSettings},
     store,
@@ -116,6 +123,7 @@ impl Engine {
             let mut registry = Registry::new();
             sweeps::register(&mut registry, ctx.clone());
             crate::domain::linkedin::jobs::register(&mut registry, ctx.clone());
+            crate::domain::calendar::register(&mut registry, ctx.clone());
             WorkerPool::start(
                 ctx.db.clone(),
                 &registry,
@@ -162,7 +170,16 @@ pub async fn build_context(config: Config) -> anyhow::Result<AppContext> {
     let keyring = Arc::new(secrets.keyring);
     let oauth = OAuthCore::new(db.clone(), keyring.clone(), outbound.clone())
         .with_flow_limits(config.flows.limits());
+    let notifications = Arc::new(NotificationHub::new(WatchLimits {
+        per_user: config.calendar.notification_streams_per_user.max(1),
+        total: config.calendar.notification_streams_max.max(1),
+        lifetime: Duration::from_secs(config.calendar.notification_stream_lifetime_secs.max(1)),
+        poll: Duration::from_millis(config.calendar.notification_poll_ms.max(50)),
+    }));
+    let senders = build_senders(&config, &outbound)?;
     Ok(AppContext {
+        notifications,
+        senders,
         config: Arc::new(config),
         db,
         keyring,
@@ -173,6 +190,51 @@ pub async fn build_context(config: Config) -> anyhow::Result<AppContext> {
         job_metrics,
         outbound,
     })
+}
+
+/// The reminder channels the configuration sets up, each skipped with one
+/// log line when it is not.
+fn build_senders(config: &Config, outbound: &OutboundHttp) -> anyhow::Result<Senders> {
+    let calendar = &config.calendar;
+    let mailer = match &calendar.smtp_host {
+        Some(host) => Some(Mailer::new(&EmailSettings {
+            host: host.clone(),
+            port: calendar.smtp_port,
+            username: calendar.smtp_username.clone(),
+            password: calendar.smtp_password.clone(),
+            from: calendar.smtp_from.clone(),
+            tls: match calendar.smtp_tls {
+                SmtpTlsMode::None => SmtpTls::None,
+                SmtpTlsMode::Starttls => SmtpTls::StartTls,
+                SmtpTlsMode::Tls => SmtpTls::Tls,
+            },
+            pool_size: calendar.smtp_pool_size.max(1),
+        })?),
+        None => {
+            tracing::info!("email reminders off: SMTP_HOST is not set");
+            None
+        }
+    };
+    let whatsapp = match (&calendar.whatsapp_phone_number_id, &calendar.whatsapp_access_token) {
+        (Some(phone_number_id), Some(token)) => Some(WhatsAppClient::new(
+            outbound.clone(),
+            WhatsAppSettings {
+                api_base: calendar.whatsapp_api_base_url.clone(),
+                api_version: calendar.whatsapp_api_version.clone(),
+                phone_number_id: phone_number_id.clone(),
+                access_token: token.clone(),
+                template: calendar.whatsapp_template.clone(),
+                template_language: calendar.whatsapp_template_language.clone(),
+            },
+        )),
+        _ => {
+            tracing::info!(
+                "WhatsApp reminders off: WHATSAPP_PHONE_NUMBER_ID and WHATSAPP_ACCESS_TOKEN are not both set"
+            );
+            None
+        }
+    };
+    Ok(Senders { mailer, whatsapp })
 }
 
 /// gRPC (with grpc-web and CORS) and the shim on one router, every request

@@ -11,6 +11,7 @@ mod m20261202_000006_jobs_notify;
 mod m20261202_000007_flow_browser;
 mod m20261202_000008_credential_kinds;
 mod m20261202_000009_jobs_notify_after_commit;
+mod m20261202_000010_calendar;
 
 /// Every migration, in order.
 pub struct Migrator;
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000007_flow_browser::Migration),
             Box::new(m20261202_000008_credential_kinds::Migration),
             Box::new(m20261202_000009_jobs_notify_after_commit::Migration),
+            Box::new(m20261202_000010_calendar::Migration),
         ]
     }
 }

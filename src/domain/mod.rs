@@ -2,10 +2,12 @@
 //! stored, what happens next.
 
 pub mod activity;
+pub mod calendar;
 pub mod connections;
 pub mod connectors;
 pub mod failed_jobs;
 pub mod linkedin;
+pub mod notifications;
 pub mod page_token;
 pub mod readiness;
 pub mod status;

@@ -4,6 +4,7 @@
 mod ats;
 pub mod auth;
 mod calendar;
+mod calendar_convert;
 pub mod codec;
 pub mod convert;
 pub mod fallback;

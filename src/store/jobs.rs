@@ -586,3 +586,19 @@ pub async fn delete_pending(db: &impl ConnectionTrait, unique_key: &str) -> Resu
         .await?
         .rows_affected)
 }
+
+/// Deletes the pending jobs with any of these unique keys.
+pub async fn delete_pending_many(
+    db: &impl ConnectionTrait,
+    unique_keys: Vec<String>,
+) -> Result<u64, DbErr> {
+    if unique_keys.is_empty() {
+        return Ok(0);
+    }
+    Ok(Jobs::delete_many()
+        .filter(jobs::Column::State.eq(JobState::Pending))
+        .filter(jobs::Column::UniqueKey.is_in(unique_keys))
+        .exec(db)
+        .await?
+        .rows_affected)
+}

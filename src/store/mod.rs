@@ -1,14 +1,18 @@
 //! Persistence: connecting, migrating, and the queries of each table.
 
 pub mod activity;
+pub mod calendar_events;
+pub mod calendar_integrations;
 pub mod connection_cache;
 pub mod credentials;
 pub mod entities;
 pub mod jobs;
 pub mod linkedin_profiles;
+pub mod notifications;
 pub mod oauth_states;
 pub mod owner;
 pub mod rate_windows;
+pub mod reminders;
 
 use std::time::Duration;
 

@@ -1,9 +1,14 @@
 //! SeaORM entities, one per table, matching `migration/`.
 
+pub mod calendar_events;
+pub mod calendar_integrations;
 pub mod integration_activity_logs;
 pub mod jobs;
 pub mod linkedin_profiles;
+pub mod notifications;
 pub mod oauth_credentials;
 pub mod oauth_states;
 pub mod rate_windows;
+pub mod reminder_deliveries;
+pub mod reminder_preferences;
 pub mod scheduler_ticks;

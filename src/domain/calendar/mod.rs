@@ -1,0 +1,79 @@
+//! Google Calendar and Microsoft Outlook: what is truly the calendar's.
+//! Connecting, tokens, health and disconnect are the shared lifecycle's
+//! (`domain::connections`); this module adds the account's calendars, the
+//! events we put in them, availability, and reminders.
+//!
+//! # Layout
+//! - `event`: the vocabulary (types, states, channels) and the checks of
+//!   what callers send, each refusal naming its field;
+//! - `connect`: starting the flow, and [`CalendarConnector`], the calendar's
+//!   part of the shared callback and disconnect;
+//! - `integrations`: the caller's accounts, the default, where an event goes,
+//!   disconnecting;
+//! - `events`: create (idempotent), read, list, update, cancel;
+//! - `push`: the provider's copy made to match ours, at once or from a job;
+//! - `availability`: busy intervals across calendars and the free slots;
+//! - `preferences`: channels, addresses, default reminder minutes;
+//! - `reminders`: the reminder jobs, scheduled with the event's changes, and
+//!   their handler; `channels`: sending one on email, WhatsApp or in-app;
+//!   `email`: the reminder email (text, HTML, `.ics`).
+
+pub mod availability;
+pub mod channels;
+pub mod connect;
+pub mod email;
+pub mod event;
+pub mod events;
+pub mod integrations;
+pub mod preferences;
+pub mod push;
+pub mod reminders;
+
+use std::sync::Arc;
+
+pub use connect::CalendarConnector;
+
+use crate::{
+    config::Config,
+    context::AppContext,
+    domain::types::Provider,
+    error::{AppError, Result},
+    jobs::Registry,
+    providers::{
+        calendar::CalendarProvider, google_calendar::GoogleCalendarClient,
+        microsoft_graph::MicrosoftGraphClient,
+    },
+};
+
+/// `FAILED_PRECONDITION` naming the flag when the integration is off.
+pub fn ensure_enabled(config: &Config) -> Result<()> {
+    if config.calendar.enable_calendar_integration {
+        Ok(())
+    } else {
+        Err(AppError::FailedPrecondition(
+            "the calendar integration is disabled (ENABLE_CALENDAR_INTEGRATION=false)".to_owned(),
+        ))
+    }
+}
+
+/// The API client of a calendar provider.
+pub fn client_of(ctx: &AppContext, provider: Provider) -> Option<Box<dyn CalendarProvider>> {
+    let p = &ctx.config.providers;
+    match provider {
+        Provider::Google => Some(Box::new(GoogleCalendarClient::new(
+            ctx.outbound.clone(),
+            &p.google_api_base_url,
+        ))),
+        Provider::Microsoft => Some(Box::new(MicrosoftGraphClient::new(
+            ctx.outbound.clone(),
+            &p.microsoft_api_base_url,
+        ))),
+        _ => None,
+    }
+}
+
+/// Registers the calendar's job kinds.
+pub fn register(registry: &mut Registry, ctx: Arc<AppContext>) {
+    reminders::register(registry, ctx.clone());
+    push::register(registry, ctx);
+}

@@ -1,0 +1,75 @@
+//! Queries of `reminder_preferences` and `reminder_deliveries`.
+
+use sea_orm::{
+    sea_query::OnConflict, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
+};
+
+use super::entities::{
+    reminder_deliveries::{self as deliveries, Entity as Deliveries},
+    reminder_preferences::{self as preferences, Entity as Preferences},
+};
+
+pub use deliveries::Model as DeliveryRow;
+pub use preferences::Model as PreferencesRow;
+
+/// The user's preferences, if they ever set any.
+pub async fn preferences(
+    db: &impl ConnectionTrait,
+    user_id: &str,
+) -> Result<Option<PreferencesRow>, DbErr> {
+    Preferences::find_by_id(user_id.to_owned()).one(db).await
+}
+
+/// Stores the user's preferences whole.
+pub async fn save_preferences(db: &impl ConnectionTrait, row: PreferencesRow) -> Result<(), DbErr> {
+    let active: preferences::ActiveModel = row.into();
+    Preferences::insert(active)
+        .on_conflict(
+            OnConflict::column(preferences::Column::UserId)
+                .update_columns([
+                    preferences::Column::Channels,
+                    preferences::Column::Email,
+                    preferences::Column::WhatsappNumber,
+                    preferences::Column::DefaultReminderMinutes,
+                    preferences::Column::EmailReconnectNotices,
+                    preferences::Column::UpdatedAt,
+                ])
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}
+
+/// The delivery of one reminder on one channel, if it was made.
+pub async fn delivery(
+    db: &impl ConnectionTrait,
+    reminder_key: &str,
+) -> Result<Option<DeliveryRow>, DbErr> {
+    Deliveries::find_by_id(reminder_key.to_owned()).one(db).await
+}
+
+/// Records a delivery; `false` when one was recorded already.
+pub async fn record_delivery(db: &impl ConnectionTrait, row: DeliveryRow) -> Result<bool, DbErr> {
+    let active: deliveries::ActiveModel = row.into();
+    let inserted = Deliveries::insert(active)
+        .on_conflict(
+            OnConflict::column(deliveries::Column::ReminderKey)
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+    Ok(inserted == 1)
+}
+
+/// Every delivery made for an event.
+pub async fn deliveries_of(
+    db: &impl ConnectionTrait,
+    event_id: &str,
+) -> Result<Vec<DeliveryRow>, DbErr> {
+    Deliveries::find()
+        .filter(deliveries::Column::EventId.eq(event_id))
+        .all(db)
+        .await
+}
