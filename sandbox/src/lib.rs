@@ -37,22 +37,26 @@ use std::future::Future;
 use std::net::{Ipv4Addr, SocketAddr};
 
 pub mod admin;
+pub mod after_store;
 pub mod echo;
 pub mod faults;
+pub mod google;
 pub mod hold;
 pub mod linkedin;
 pub mod log;
 pub mod oauth_server;
 pub mod server;
 
+pub use after_store::{AfterStore, AfterStoreFault};
 pub use echo::EchoFormat;
 pub use faults::{FaultKind, Faults, RetryAfter};
+pub use google::{GoogleAccount, GoogleRateLimit, GoogleSandbox, GoogleSandboxConfig};
 pub use hold::Hold;
 pub use linkedin::{LinkedInSandbox, LinkedInSandboxConfig, SandboxMember};
 pub use log::{RecordedRequest, RequestLog};
 pub use oauth_server::{
     pkce_s256, random_token, AccessTokenStatus, ClientAuth, Consent, OAuthClient, OAuthServer,
-    OAuthServerConfig, PkceMode, RedirectUris, TokenInfo,
+    OAuthServerConfig, PkceMode, RedirectUris, RefreshTokenRule, TokenInfo,
 };
 pub use server::{SandboxHandle, SandboxServer, ADMIN_PREFIX};
 
