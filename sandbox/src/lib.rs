@@ -44,6 +44,7 @@ pub mod google;
 pub mod hold;
 pub mod linkedin;
 pub mod log;
+pub mod microsoft;
 pub mod oauth_server;
 pub mod server;
 
@@ -54,6 +55,7 @@ pub use google::{GoogleAccount, GoogleRateLimit, GoogleSandbox, GoogleSandboxCon
 pub use hold::Hold;
 pub use linkedin::{LinkedInSandbox, LinkedInSandboxConfig, SandboxMember};
 pub use log::{RecordedRequest, RequestLog};
+pub use microsoft::{MicrosoftAccount, MicrosoftSandbox, MicrosoftSandboxConfig};
 pub use oauth_server::{
     pkce_s256, random_token, AccessTokenStatus, ClientAuth, Consent, OAuthClient, OAuthServer,
     OAuthServerConfig, PkceMode, RedirectUris, RefreshTokenRule, TokenInfo,
