@@ -47,6 +47,7 @@ pub mod log;
 pub mod microsoft;
 pub mod oauth_server;
 pub mod server;
+pub mod smtp;
 
 pub use after_store::{AfterStore, AfterStoreFault};
 pub use echo::EchoFormat;
@@ -61,6 +62,7 @@ pub use oauth_server::{
     OAuthServerConfig, PkceMode, RedirectUris, RefreshTokenRule, TokenInfo,
 };
 pub use server::{SandboxHandle, SandboxServer, ADMIN_PREFIX};
+pub use smtp::{ReceivedMail, SmtpSink, SmtpSinkConfig};
 
 /// Default address of the generic OAuth sandbox started by [`run`].
 pub const DEFAULT_OAUTH_ADDR: SocketAddr =
