@@ -48,6 +48,7 @@ pub mod microsoft;
 pub mod oauth_server;
 pub mod server;
 pub mod smtp;
+pub mod whatsapp;
 
 pub use after_store::{AfterStore, AfterStoreFault};
 pub use echo::EchoFormat;
@@ -63,6 +64,7 @@ pub use oauth_server::{
 };
 pub use server::{SandboxHandle, SandboxServer, ADMIN_PREFIX};
 pub use smtp::{ReceivedMail, SmtpSink, SmtpSinkConfig};
+pub use whatsapp::{ApprovedTemplate, ReceivedWhatsApp, WhatsAppSandbox, WhatsAppSandboxConfig};
 
 /// Default address of the generic OAuth sandbox started by [`run`].
 pub const DEFAULT_OAUTH_ADDR: SocketAddr =
