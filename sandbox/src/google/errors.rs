@@ -7,9 +7,14 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Map, Value};
 
-/// One error answer of a Google API.
+/// One error answer of a Google API (boxed: errors travel in `Result`s).
 #[derive(Debug, Clone)]
 pub(crate) struct GoogleError {
+    inner: Box<Inner>,
+}
+
+#[derive(Debug, Clone)]
+struct Inner {
     status: StatusCode,
     domain: &'static str,
     reason: &'static str,
@@ -27,17 +32,19 @@ impl GoogleError {
         message: impl Into<String>,
     ) -> Self {
         Self {
-            status,
-            domain,
-            reason,
-            message: message.into(),
-            top_message: None,
-            location: None,
+            inner: Box::new(Inner {
+                status,
+                domain,
+                reason,
+                message: message.into(),
+                top_message: None,
+                location: None,
+            }),
         }
     }
 
     fn at(mut self, location_type: &'static str, location: impl Into<String>) -> Self {
-        self.location = Some((location_type, location.into()));
+        self.inner.location = Some((location_type, location.into()));
         self
     }
 
@@ -61,7 +68,7 @@ impl GoogleError {
             "insufficientPermissions",
             "Insufficient Permission",
         );
-        e.top_message = Some("Request had insufficient authentication scopes.".to_owned());
+        e.inner.top_message = Some("Request had insufficient authentication scopes.".to_owned());
         e
     }
 
@@ -172,23 +179,24 @@ impl GoogleError {
 
 impl IntoResponse for GoogleError {
     fn into_response(self) -> Response {
+        let this = *self.inner;
         let mut item = Map::new();
-        item.insert("domain".to_owned(), json!(self.domain));
-        item.insert("reason".to_owned(), json!(self.reason));
-        item.insert("message".to_owned(), json!(self.message));
-        if let Some((kind, location)) = &self.location {
+        item.insert("domain".to_owned(), json!(this.domain));
+        item.insert("reason".to_owned(), json!(this.reason));
+        item.insert("message".to_owned(), json!(this.message));
+        if let Some((kind, location)) = &this.location {
             item.insert("locationType".to_owned(), json!(kind));
             item.insert("location".to_owned(), json!(location));
         }
         let body = json!({
             "error": {
                 "errors": [Value::Object(item)],
-                "code": self.status.as_u16(),
-                "message": self.top_message.unwrap_or(self.message),
+                "code": this.status.as_u16(),
+                "message": this.top_message.unwrap_or(this.message),
             }
         });
-        let mut resp = (self.status, Json(body)).into_response();
-        if self.status == StatusCode::UNAUTHORIZED {
+        let mut resp = (this.status, Json(body)).into_response();
+        if this.status == StatusCode::UNAUTHORIZED {
             resp.headers_mut().insert(
                 axum::http::header::WWW_AUTHENTICATE,
                 axum::http::HeaderValue::from_static(

@@ -214,12 +214,15 @@ impl StoredEvent {
     }
 }
 
+/// A busy interval `[start, end)`.
+pub type BusyBlock = (DateTime<Utc>, DateTime<Utc>);
+
 #[derive(Default)]
 pub(crate) struct CalendarState {
     /// Per account sub: event id → event (of every calendar of that account).
     pub(crate) events: HashMap<String, BTreeMap<String, StoredEvent>>,
     /// Extra busy blocks added at run time, per email.
-    pub(crate) busy: HashMap<String, Vec<(DateTime<Utc>, DateTime<Utc>)>>,
+    pub(crate) busy: HashMap<String, Vec<BusyBlock>>,
     pub(crate) rate_limit: Option<(u32, GoogleRateLimit)>,
     pub(crate) change_counter: u64,
 }

@@ -633,6 +633,15 @@ pub(super) async fn delete_event(
     )
 }
 
+/// (start, end, status, subject, location) of one schedule item.
+type ScheduleEntry = (
+    DateTime<Utc>,
+    DateTime<Utc>,
+    String,
+    Option<String>,
+    Option<String>,
+);
+
 /// Status → availabilityView digit (documented: 0 free or working elsewhere,
 /// 1 tentative, 2 busy, 3 out of office).
 fn view_digit(status: &str) -> u8 {
@@ -697,7 +706,7 @@ pub(super) async fn get_schedule(
                 continue;
             };
             // (start, end, status, subject, location)
-            let mut items: Vec<(DateTime<Utc>, DateTime<Utc>, String, Option<String>, Option<String>)> = target
+            let mut items: Vec<ScheduleEntry> = target
                 .busy
                 .iter()
                 .chain(st.busy.get(&target.mail.to_ascii_lowercase()).into_iter().flatten())

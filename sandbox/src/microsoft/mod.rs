@@ -187,6 +187,9 @@ impl StoredGraphEvent {
     }
 }
 
+/// A busy interval `[start, end)`.
+pub type BusyBlock = (DateTime<Utc>, DateTime<Utc>);
+
 #[derive(Default)]
 pub(crate) struct GraphState {
     /// Per user id: event id → event.
@@ -194,7 +197,7 @@ pub(crate) struct GraphState {
     /// Per user id: transactionId → event id.
     pub(crate) transactions: HashMap<String, HashMap<String, String>>,
     /// Extra busy blocks per mail (lowercase).
-    pub(crate) busy: HashMap<String, Vec<(DateTime<Utc>, DateTime<Utc>)>>,
+    pub(crate) busy: HashMap<String, Vec<BusyBlock>>,
     pub(crate) throttle: Option<(u32, u64)>,
     pub(crate) deleted: u64,
 }
