@@ -21,9 +21,20 @@
 //! - [`oauth_server`]: [`OAuthServer`], a generic OAuth 2.0 + PKCE authorization server.
 //! - [`linkedin`]: [`LinkedInSandbox`], Sign In with LinkedIn (OIDC) and the
 //!   Member Data Portability snapshot API.
+//! - [`google`]: [`GoogleSandbox`], Google OAuth (`/o/oauth2/v2/auth`, `/token`,
+//!   `/revoke`), OIDC userinfo and Calendar v3 (calendarList, events, freeBusy).
+//! - [`microsoft`]: [`MicrosoftSandbox`], the identity platform
+//!   (`/{tenant}/oauth2/v2.0/*`, rotating refresh tokens) and Graph v1.0
+//!   (`me`, `calendars`, `events`, `calendar/getSchedule`).
+//! - [`whatsapp`]: [`WhatsAppSandbox`], the Cloud API's template send.
+//! - [`smtp`]: [`SmtpSink`], a plain (no TLS) SMTP server keeping every message.
+//! - [`after_store`]: [`AfterStoreFault`], "store the write, then time out or
+//!   drop the connection", used by the calendar sandboxes.
 //! - `admin`: `POST /__sandbox/faults` to flip switches of a running server with curl.
 //! - this file: [`SandboxRunConfig`], [`sandbox_specs`], [`start_all`] and [`run`],
-//!   every simulation at once for the `sandbox` command and `demo`.
+//!   every simulation at once for the `sandbox` command and `demo`. Default
+//!   ports: OAuth 50100, LinkedIn 50101, Google 50102, Microsoft 50103,
+//!   WhatsApp 50104, SMTP 50105.
 //!
 //! # Adding a provider sandbox
 //! Write a module (`src/<provider>/mod.rs`, with its routes in files of their
@@ -37,24 +48,34 @@ use std::future::Future;
 use std::net::{Ipv4Addr, SocketAddr};
 
 pub mod admin;
+pub mod after_store;
 pub mod echo;
 pub mod faults;
+pub mod google;
 pub mod hold;
 pub mod linkedin;
 pub mod log;
+pub mod microsoft;
 pub mod oauth_server;
 pub mod server;
+pub mod smtp;
+pub mod whatsapp;
 
+pub use after_store::{AfterStore, AfterStoreFault};
 pub use echo::EchoFormat;
 pub use faults::{FaultKind, Faults, RetryAfter};
+pub use google::{GoogleAccount, GoogleRateLimit, GoogleSandbox, GoogleSandboxConfig};
 pub use hold::Hold;
 pub use linkedin::{LinkedInSandbox, LinkedInSandboxConfig, SandboxMember};
 pub use log::{RecordedRequest, RequestLog};
+pub use microsoft::{MicrosoftAccount, MicrosoftSandbox, MicrosoftSandboxConfig};
 pub use oauth_server::{
     pkce_s256, random_token, AccessTokenStatus, ClientAuth, Consent, OAuthClient, OAuthServer,
-    OAuthServerConfig, PkceMode, RedirectUris, TokenInfo,
+    OAuthServerConfig, PkceMode, RedirectUris, RefreshTokenRule, TokenInfo,
 };
 pub use server::{SandboxHandle, SandboxServer, ADMIN_PREFIX};
+pub use smtp::{ReceivedMail, SmtpSink, SmtpSinkConfig};
+pub use whatsapp::{ApprovedTemplate, ReceivedWhatsApp, WhatsAppSandbox, WhatsAppSandboxConfig};
 
 /// Default address of the generic OAuth sandbox started by [`run`].
 pub const DEFAULT_OAUTH_ADDR: SocketAddr =
@@ -63,6 +84,19 @@ pub const DEFAULT_OAUTH_ADDR: SocketAddr =
 /// Default address of the LinkedIn sandbox started by [`run`].
 pub const DEFAULT_LINKEDIN_ADDR: SocketAddr =
     SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::LOCALHOST), 50101);
+
+/// Default address of the Google sandbox started by [`run`].
+pub const DEFAULT_GOOGLE_ADDR: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::LOCALHOST), 50102);
+/// Default address of the Microsoft sandbox started by [`run`].
+pub const DEFAULT_MICROSOFT_ADDR: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::LOCALHOST), 50103);
+/// Default address of the WhatsApp sandbox started by [`run`].
+pub const DEFAULT_WHATSAPP_ADDR: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::LOCALHOST), 50104);
+/// Default address of the SMTP sink started by [`run`].
+pub const DEFAULT_SMTP_ADDR: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::LOCALHOST), 50105);
 
 /// What [`run`] starts and where.
 #[derive(Debug, Clone)]
@@ -75,16 +109,43 @@ pub struct SandboxRunConfig {
     pub linkedin_addr: SocketAddr,
     /// Its configuration.
     pub linkedin: LinkedInSandboxConfig,
+    /// Address of the Google sandbox (default `127.0.0.1:50102`).
+    pub google_addr: SocketAddr,
+    /// Its configuration.
+    pub google: GoogleSandboxConfig,
+    /// Address of the Microsoft sandbox (default `127.0.0.1:50103`).
+    pub microsoft_addr: SocketAddr,
+    /// Its configuration.
+    pub microsoft: MicrosoftSandboxConfig,
+    /// Address of the WhatsApp sandbox (default `127.0.0.1:50104`).
+    pub whatsapp_addr: SocketAddr,
+    /// Its configuration.
+    pub whatsapp: WhatsAppSandboxConfig,
+    /// Address of the SMTP sink (default `127.0.0.1:50105`).
+    pub smtp_addr: SocketAddr,
+    /// Its configuration.
+    pub smtp: SmtpSinkConfig,
 }
 
 impl SandboxRunConfig {
     /// The default configuration with the servers on consecutive ports from
-    /// `first` (generic OAuth on `first`, LinkedIn on the next port).
+    /// `first`: generic OAuth, LinkedIn, Google, Microsoft, WhatsApp, SMTP
+    /// (port 0: every server on any free port).
     pub fn from_first_addr(first: SocketAddr) -> Self {
-        let next = SocketAddr::new(first.ip(), first.port().saturating_add(1));
+        let nth = |n: u16| {
+            if first.port() == 0 {
+                first
+            } else {
+                SocketAddr::new(first.ip(), first.port().saturating_add(n))
+            }
+        };
         Self {
             oauth_addr: first,
-            linkedin_addr: if first.port() == 0 { first } else { next },
+            linkedin_addr: nth(1),
+            google_addr: nth(2),
+            microsoft_addr: nth(3),
+            whatsapp_addr: nth(4),
+            smtp_addr: nth(5),
             ..Self::default()
         }
     }
@@ -97,6 +158,14 @@ impl Default for SandboxRunConfig {
             oauth: OAuthServerConfig::default(),
             linkedin_addr: DEFAULT_LINKEDIN_ADDR,
             linkedin: LinkedInSandboxConfig::default(),
+            google_addr: DEFAULT_GOOGLE_ADDR,
+            google: GoogleSandboxConfig::default(),
+            microsoft_addr: DEFAULT_MICROSOFT_ADDR,
+            microsoft: MicrosoftSandboxConfig::default(),
+            whatsapp_addr: DEFAULT_WHATSAPP_ADDR,
+            whatsapp: WhatsAppSandboxConfig::default(),
+            smtp_addr: DEFAULT_SMTP_ADDR,
+            smtp: SmtpSinkConfig::default(),
         }
     }
 }
@@ -107,8 +176,57 @@ pub struct SandboxSpec {
     pub name: &'static str,
     /// Where to listen.
     pub addr: SocketAddr,
-    /// The server, admin routes included.
-    pub server: SandboxServer,
+    /// The server (HTTP ones with their admin routes).
+    pub server: SpecServer,
+}
+
+/// What a [`SandboxSpec`] starts.
+pub enum SpecServer {
+    /// An HTTP sandbox.
+    Http(SandboxServer),
+    /// The SMTP sink.
+    Smtp(SmtpSinkConfig),
+}
+
+impl From<SandboxServer> for SpecServer {
+    fn from(server: SandboxServer) -> Self {
+        SpecServer::Http(server)
+    }
+}
+
+/// A sandbox started by [`start_all`].
+#[derive(Debug)]
+pub enum RunningSandbox {
+    /// An HTTP sandbox.
+    Http(SandboxHandle),
+    /// The SMTP sink.
+    Smtp(SmtpSink),
+}
+
+impl RunningSandbox {
+    /// Where it listens.
+    pub fn addr(&self) -> SocketAddr {
+        match self {
+            RunningSandbox::Http(h) => h.addr,
+            RunningSandbox::Smtp(s) => s.addr,
+        }
+    }
+
+    /// The HTTP handle, if this is an HTTP sandbox.
+    pub fn http(&self) -> Option<&SandboxHandle> {
+        match self {
+            RunningSandbox::Http(h) => Some(h),
+            RunningSandbox::Smtp(_) => None,
+        }
+    }
+
+    /// Stop it and wait until its listener is closed.
+    pub async fn shutdown(self) {
+        match self {
+            RunningSandbox::Http(h) => h.shutdown().await,
+            RunningSandbox::Smtp(s) => s.shutdown().await,
+        }
+    }
 }
 
 /// Every sandbox [`run`] starts, built from the configuration. New provider
@@ -116,34 +234,67 @@ pub struct SandboxSpec {
 pub fn sandbox_specs(config: &SandboxRunConfig) -> Vec<SandboxSpec> {
     let oauth = OAuthServer::new(config.oauth.clone());
     let linkedin = LinkedInSandbox::new(config.linkedin.clone());
+    let google = GoogleSandbox::new(config.google.clone());
+    let microsoft = MicrosoftSandbox::new(config.microsoft.clone());
+    let whatsapp = WhatsAppSandbox::new(config.whatsapp.clone());
     vec![
         SandboxSpec {
             name: "oauth",
             addr: config.oauth_addr,
             server: SandboxServer::new(oauth.router())
                 .named("oauth")
-                .with_admin_routes(),
+                .with_admin_routes()
+                .into(),
         },
         SandboxSpec {
             name: "linkedin",
             addr: config.linkedin_addr,
-            server: linkedin.server(),
+            server: linkedin.server().into(),
+        },
+        SandboxSpec {
+            name: "google",
+            addr: config.google_addr,
+            server: google.server().into(),
+        },
+        SandboxSpec {
+            name: "microsoft",
+            addr: config.microsoft_addr,
+            server: microsoft.server().into(),
+        },
+        SandboxSpec {
+            name: "whatsapp",
+            addr: config.whatsapp_addr,
+            server: whatsapp.server().into(),
+        },
+        SandboxSpec {
+            name: "smtp",
+            addr: config.smtp_addr,
+            server: SpecServer::Smtp(config.smtp.clone()),
         },
     ]
 }
 
 /// Bind and start every spec; on error, servers already started are stopped.
-pub async fn start_all(specs: Vec<SandboxSpec>) -> std::io::Result<Vec<SandboxHandle>> {
+pub async fn start_all(specs: Vec<SandboxSpec>) -> std::io::Result<Vec<RunningSandbox>> {
     let mut handles = Vec::with_capacity(specs.len());
     for spec in specs {
-        let handle = spec.server.named(spec.name).bind(spec.addr).await?;
-        tracing::info!(
-            sandbox = spec.name,
-            base_url = %handle.base_url(),
-            admin = %handle.url("/__sandbox/faults"),
-            "sandbox listening"
-        );
-        handles.push(handle);
+        match spec.server {
+            SpecServer::Http(server) => {
+                let handle = server.named(spec.name).bind(spec.addr).await?;
+                tracing::info!(
+                    sandbox = spec.name,
+                    base_url = %handle.base_url(),
+                    admin = %handle.url("/__sandbox/faults"),
+                    "sandbox listening"
+                );
+                handles.push(RunningSandbox::Http(handle));
+            }
+            SpecServer::Smtp(config) => {
+                let sink = SmtpSink::bind(config, spec.addr).await?;
+                tracing::info!(sandbox = spec.name, url = %sink.url(), "sandbox listening (plain SMTP, no TLS)");
+                handles.push(RunningSandbox::Smtp(sink));
+            }
+        }
     }
     Ok(handles)
 }
@@ -174,9 +325,14 @@ mod tests {
         let addr = probe.local_addr().unwrap();
         let linkedin_addr = probe2.local_addr().unwrap();
         drop((probe, probe2));
+        let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
         let config = SandboxRunConfig {
             oauth_addr: addr,
             linkedin_addr,
+            google_addr: any,
+            microsoft_addr: any,
+            whatsapp_addr: any,
+            smtp_addr: any,
             ..SandboxRunConfig::default()
         };
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();

@@ -180,6 +180,29 @@ pub struct OAuthServerConfig {
     /// `error` of the callback for a scope outside `allowed_scopes` (default
     /// `invalid_scope`; LinkedIn sends `unauthorized_scope_error`).
     pub scope_error: String,
+    /// Which authorization requests lead to a refresh token, when
+    /// `issue_refresh_tokens` is on (default [`RefreshTokenRule::Always`]).
+    pub refresh_token_rule: RefreshTokenRule,
+    /// Whether the revocation endpoint authenticates the client (default true,
+    /// RFC 7009). Google's `POST /revoke` takes the token alone.
+    pub revoke_requires_client_auth: bool,
+    /// Whether revoking an access token also ends its grant (its refresh
+    /// token), as Google documents (default false: only that access token).
+    pub revoke_access_ends_grant: bool,
+}
+
+/// When the code grant comes with a refresh token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefreshTokenRule {
+    /// Every code exchange (when `issue_refresh_tokens` is on).
+    Always,
+    /// Only when the authorization request asked for this scope (Microsoft:
+    /// `offline_access`).
+    WithScope(String),
+    /// Only when the authorization request carried every one of these
+    /// parameters with these values (Google: `access_type=offline` and
+    /// `prompt=consent`).
+    WithParams(Vec<(String, String)>),
 }
 
 impl Default for OAuthServerConfig {
@@ -203,6 +226,9 @@ impl Default for OAuthServerConfig {
             denied_error: "access_denied".to_owned(),
             denied_error_description: "the member refused to authorize the application".to_owned(),
             scope_error: "invalid_scope".to_owned(),
+            refresh_token_rule: RefreshTokenRule::Always,
+            revoke_requires_client_auth: true,
+            revoke_access_ends_grant: false,
         }
     }
 }
@@ -257,6 +283,8 @@ struct CodeRecord {
     expires_at: SystemTime,
     used: bool,
     grant_id: u64,
+    /// Whether the authorization request qualified for a refresh token.
+    refresh_allowed: bool,
 }
 
 struct AccessRecord {

@@ -24,6 +24,7 @@ use tokio::task::{JoinHandle, JoinSet};
 use tower::ServiceExt;
 
 use super::admin;
+use super::after_store::DropConnection;
 use super::echo::{echo_response, secrets_of};
 use super::faults::{fault_response, FaultAction, Faults};
 use super::log::{RecordedRequest, RequestLog};
@@ -272,6 +273,11 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Response<
     let req = Request::from_parts(parts, Body::from(bytes));
     let resp: Result<Response<Body>, Infallible> = shared.router.clone().oneshot(req).await;
     match resp {
+        // A handler asked for the connection to be dropped after its work
+        // was done (see `after_store`).
+        Ok(resp) if resp.extensions().get::<DropConnection>().is_some() => {
+            Err(Box::new(DroppedOnPurpose))
+        }
         Ok(resp) => Ok(resp),
         Err(never) => match never {},
     }

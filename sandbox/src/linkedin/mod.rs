@@ -158,6 +158,7 @@ impl LinkedInSandboxConfig {
             denied_error_description:
                 "The user cancelled the authorization request from your application".to_owned(),
             scope_error: "unauthorized_scope_error".to_owned(),
+            ..OAuthServerConfig::default()
         }
     }
 }

@@ -13,7 +13,7 @@ use axum::response::{Html, IntoResponse, Response};
 
 use super::{
     is_pkce_string, parse_params, parse_scopes, random_token, CodeRecord, Consent, OAuthServer,
-    PkceMode,
+    PkceMode, RefreshTokenRule,
 };
 
 /// `GET authorize_path`.
@@ -81,6 +81,11 @@ pub(super) async fn authorize(
         );
     }
 
+    let refresh_allowed = match &server.config.refresh_token_rule {
+        RefreshTokenRule::Always => true,
+        RefreshTokenRule::WithScope(scope) => scopes.iter().any(|s| s == scope),
+        RefreshTokenRule::WithParams(pairs) => pairs.iter().all(|(k, v)| get(k) == Some(v)),
+    };
     let code = random_token();
     let subject = server.subject();
     {
@@ -97,6 +102,7 @@ pub(super) async fn authorize(
                 expires_at: SystemTime::now() + server.config.code_ttl,
                 used: false,
                 grant_id,
+                refresh_allowed,
             },
         );
     }

@@ -137,7 +137,13 @@ pub(super) async fn revoke(
     body: Bytes,
 ) -> Response {
     let result = parse_form(&headers, &body).and_then(|params| {
-        let client = authenticate(&server, &headers, &params)?;
+        // Without client authentication (Google), any client's token is revoked.
+        let client_id = if server.config.revoke_requires_client_auth {
+            Some(authenticate(&server, &headers, &params)?.client_id.clone())
+        } else {
+            None
+        };
+        let ours = |id: &str| client_id.as_deref().is_none_or(|c| c == id);
         let token = params
             .get("token")
             .ok_or(OAuthError::invalid_request("token is required"))?;
@@ -145,17 +151,20 @@ pub(super) async fn revoke(
         let grant = st
             .access
             .get(token)
-            .filter(|r| r.info.client_id == client.client_id)
+            .filter(|r| ours(&r.info.client_id))
             .map(|r| (r.grant_id, false))
             .or_else(|| {
                 st.refresh
                     .get(token)
-                    .filter(|r| r.client_id == client.client_id)
+                    .filter(|r| ours(&r.client_id))
                     .map(|r| (r.grant_id, true))
             });
         match grant {
             // Revoking a refresh token ends the whole grant (RFC 7009 §2.1).
             Some((grant_id, true)) => st.revoke_grant(grant_id),
+            Some((grant_id, false)) if server.config.revoke_access_ends_grant => {
+                st.revoke_grant(grant_id)
+            }
             Some((_, false)) => st.revoke_access(token),
             None => {}
         }
@@ -344,7 +353,8 @@ fn authorization_code(
         (None, None) => {}
     }
     let (subject, scopes, grant_id) = (rec.subject.clone(), rec.scopes.clone(), rec.grant_id);
-    let refresh = server.config.issue_refresh_tokens.then(|| RefreshRecord {
+    let with_refresh = server.config.issue_refresh_tokens && rec.refresh_allowed;
+    let refresh = with_refresh.then(|| RefreshRecord {
         subject: subject.clone(),
         client_id: client.client_id.clone(),
         scopes: scopes.clone(),
