@@ -151,7 +151,10 @@ impl JobHandler for RefreshOne {
         {
             Ok(_) => Ok(()),
             // recorded on the connection and in the activity log: the owner must reconnect
-            Err(err) if err.needs_reauth() => Ok(()),
+            Err(err) if err.needs_reauth() => {
+                crate::domain::connections::token::reauth_notice(&self.0, &row).await;
+                Ok(())
+            }
             Err(OAuthError::UnknownConnection) => Ok(()),
             Err(err) => Err(AppError::from(err).into()),
         }

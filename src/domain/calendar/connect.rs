@@ -11,6 +11,7 @@ use crate::{
     context::AppContext,
     domain::{
         connections::{self, ConnectFailure, Connecting, Connector, StartedAuth},
+        notifications,
         types::Provider,
     },
     error::{AppError, Result},
@@ -19,6 +20,7 @@ use crate::{
         calendar_events,
         calendar_integrations::{self as store, IntegrationRow},
         credentials::Credential,
+        notifications::NewNotification,
     },
 };
 
@@ -113,6 +115,35 @@ impl Connector for CalendarConnector {
             calendars.len()
         );
         connecting.finish(txn, &connection_id, message).await
+    }
+
+    async fn needs_reauth(&self, ctx: &AppContext, connection: &Credential) {
+        let provider = match connection.provider {
+            Provider::Google => "Google Calendar",
+            Provider::Microsoft => "Outlook",
+            _ => "calendar",
+        };
+        // once per connection: a reconnect starts a new one (a new connected_at)
+        let key = format!(
+            "calendar.reconnect:{}:{}",
+            connection.id,
+            connection.connected_at.timestamp()
+        );
+        let notice = NewNotification {
+            user_id: connection.user_id.clone(),
+            kind: "calendar.reconnect".to_owned(),
+            title: format!("Reconnect your {provider}"),
+            body: format!(
+                "{provider} no longer accepts our access. Reconnect it so your events and reminders stay in your calendar."
+            ),
+            event_id: None,
+            dedup_key: Some(key),
+        };
+        match notifications::notify(ctx, notice.clone()).await {
+            Ok((_, true)) => super::email::send_reconnect_notice(ctx, &notice).await,
+            Ok((_, false)) => {}
+            Err(err) => tracing::warn!(error = %err, "could not record the reconnect notice"),
+        }
     }
 
     fn pending_jobs(&self, _connection: &Credential) -> Vec<String> {

@@ -134,6 +134,10 @@ pub trait Connector: Send + Sync + 'static {
     /// deleted with it.
     fn pending_jobs(&self, connection: &Credential) -> Vec<String>;
 
+    /// Tells the owner the connection must be reconnected (called each time
+    /// a call finds it refused; tell once per connection).
+    async fn needs_reauth(&self, _ctx: &AppContext, _connection: &Credential) {}
+
     /// Deletes the provider's own rows of a connection, in the disconnect's
     /// transaction.
     async fn forget(

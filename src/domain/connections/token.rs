@@ -52,6 +52,31 @@ where
     F: Fn(SecretString) -> Fut,
     Fut: Future<Output = Result<T, ProviderError>>,
 {
+    let outcome = call_with_fresh_token(ctx, endpoints, connection, call).await;
+    if let Err(CallError::Reauth) = &outcome {
+        reauth_notice(ctx, connection).await;
+    }
+    outcome
+}
+
+/// Tells the owner, once per connection, that it must be reconnected (the
+/// provider's connector decides how: an in-app notification, an email).
+pub async fn reauth_notice(ctx: &AppContext, connection: &Credential) {
+    if let Some(own) = crate::domain::connectors::connector(connection.provider) {
+        own.needs_reauth(ctx, connection).await;
+    }
+}
+
+async fn call_with_fresh_token<T, F, Fut>(
+    ctx: &AppContext,
+    endpoints: &OAuthEndpoints,
+    connection: &Credential,
+    call: F,
+) -> Result<T, CallError>
+where
+    F: Fn(SecretString) -> Fut,
+    Fut: Future<Output = Result<T, ProviderError>>,
+{
     let oauth = &ctx.oauth;
     let token = match connection.credential_kind {
         CredentialKind::ApiKey => oauth.open_api_key(connection),
