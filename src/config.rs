@@ -278,6 +278,10 @@ pub struct CalendarSettings {
     /// Reminders sent at once by one process (all channels).
     #[arg(long, env = "REMINDER_CONCURRENCY", default_value_t = 64)]
     pub reminder_concurrency: usize,
+    /// First retry delay of a reminder whose channel failed, in milliseconds
+    /// (doubling, with jitter, up to ten minutes).
+    #[arg(long, env = "REMINDER_RETRY_MS", default_value_t = 10_000)]
+    pub reminder_retry_ms: u64,
     /// Open `WatchNotifications` streams per user.
     #[arg(long, env = "NOTIFICATION_STREAMS_PER_USER", default_value_t = 5)]
     pub notification_streams_per_user: usize,

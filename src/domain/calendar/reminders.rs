@@ -43,6 +43,8 @@ pub const REMINDER: &str = "calendar.reminder";
 /// A reminder scheduled this long ago or more at creation is not sent (an
 /// event created 10 minutes before its start gets no 15-minute reminder).
 const LATE_AT_CREATION: chrono::Duration = chrono::Duration::seconds(60);
+/// A reminder at the start (0 minutes) is still sent this long after it.
+const AT_START_GRACE: chrono::Duration = chrono::Duration::seconds(60);
 /// A reminder job may run this much before its time (clock skew) and still count.
 const EARLY: chrono::Duration = chrono::Duration::seconds(5);
 
@@ -75,7 +77,7 @@ pub fn jobs_for(
     let mut jobs = Vec::with_capacity(minutes.len() * Channel::ALL.len());
     for &m in minutes {
         let due = due_at(start, m);
-        if due + LATE_AT_CREATION < now || start <= now {
+        if due + LATE_AT_CREATION < now || start + AT_START_GRACE <= now {
             continue;
         }
         for channel in Channel::ALL {
@@ -135,7 +137,9 @@ pub fn register(registry: &mut Registry, ctx: Arc<AppContext>) {
         KindSettings {
             concurrency: ctx.config.calendar.reminder_concurrency.max(1),
             lease: ctx.config.jobs.lease(),
-            base_backoff: std::time::Duration::from_secs(10),
+            base_backoff: std::time::Duration::from_millis(
+                ctx.config.calendar.reminder_retry_ms.max(10),
+            ),
             max_backoff: std::time::Duration::from_secs(600),
             ..KindSettings::default()
         },
@@ -175,7 +179,13 @@ pub async fn deliver(
     if event.status == EventStatus::Cancelled {
         return Ok(ReminderOutcome::Skipped("event cancelled"));
     }
-    if event.start <= now {
+    // a reminder at the start itself may still go out a little after it
+    let too_late = if payload.minutes == 0 {
+        event.start + AT_START_GRACE
+    } else {
+        event.start
+    };
+    if now >= too_late {
         return Ok(ReminderOutcome::Skipped("event already started"));
     }
     if !event.reminder_minutes.contains(&payload.minutes) {
