@@ -12,7 +12,9 @@ pub mod calendar;
 pub mod google_calendar;
 pub mod http;
 pub mod linkedin;
+pub mod microsoft_graph;
 pub mod profile;
 mod rest;
 #[cfg(test)]
 mod testing;
+pub mod whatsapp;

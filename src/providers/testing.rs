@@ -71,6 +71,14 @@ impl Scripted {
         }
     }
 
+    /// Adds a reply to the end of the script.
+    pub fn push(&self, status: u16, body: serde_json::Value) {
+        self.script
+            .replies
+            .lock()
+            .push_back((status, body.to_string()));
+    }
+
     /// Every request seen so far.
     pub fn seen(&self) -> Vec<Seen> {
         self.script.seen.lock().clone()
