@@ -15,7 +15,10 @@
 //! - [`oauth`]: authorization-code and client-credentials flows, sealed token
 //!   storage, single-flight refresh.
 //! - [`providers`]: outbound calls to providers through one HTTP client with
-//!   retries, rate budgets and circuit breakers.
+//!   retries, rate budgets and circuit breakers (LinkedIn, Google Calendar,
+//!   Microsoft Graph, WhatsApp).
+//! - [`delivery`]: reminder email over SMTP with an `.ics` attachment; beside
+//!   [`providers`] in the layers, knowing neither [`store`] nor [`domain`].
 //! - [`jobs`]: the background engine, a durable queue and a scheduler that
 //!   know no job kind; the breaker gate is injected ([`jobs::Gate`]).
 //! - [`store`]: SeaORM entities and queries, typed with [`vocab`], knowing no
@@ -43,6 +46,7 @@ pub mod cli;
 pub mod config;
 pub mod context;
 pub mod crypto;
+pub mod delivery;
 pub mod demo;
 pub mod dev_secrets;
 pub mod domain;

@@ -1,5 +1,20 @@
 //! Outbound: each provider's real API, through one shared HTTP client.
+//!
+//! # Layout
+//! - `http/`: [`http::OutboundHttp`], the shared client (retries, budgets, breaker).
+//! - [`profile`], [`linkedin`]: the LinkedIn profile source.
+//! - [`calendar`]: what the calendar domain asks of a calendar provider;
+//!   [`google_calendar`] and [`microsoft_graph`] implement it.
+//! - [`whatsapp`]: template messages through the WhatsApp Business Cloud API.
+//! - `rest.rs`: URL building and the bearer header the REST clients share.
 
+pub mod calendar;
+pub mod google_calendar;
 pub mod http;
 pub mod linkedin;
+pub mod microsoft_graph;
 pub mod profile;
+mod rest;
+#[cfg(test)]
+mod testing;
+pub mod whatsapp;

@@ -8,6 +8,18 @@ use serde::de::DeserializeOwned;
 
 use super::error::ProviderError;
 
+/// A provider's own reading of an error answer (status 400 or more), asked
+/// before [`super::classify_status`]: `Some` replaces the shared
+/// classification, `None` keeps it. For providers whose throttling answers
+/// are not 429/503 (WhatsApp's rate-limit codes come in a 400 body).
+/// Arguments: provider name, status, body, parsed `Retry-After`.
+pub type Classifier = fn(
+    provider: &str,
+    status: StatusCode,
+    body: &[u8],
+    retry_after: Option<Duration>,
+) -> Option<ProviderError>;
+
 /// Who is called and how carefully.
 #[derive(Clone, Copy, Debug)]
 pub struct ProviderCall<'a> {
@@ -27,6 +39,9 @@ pub struct ProviderCall<'a> {
     /// of errors, for protocols whose error bodies the caller parses itself
     /// (OAuth token endpoints answer `invalid_grant` in a 400 body).
     pub pass_client_errors: bool,
+    /// The provider's own classification of error answers, asked first
+    /// (see [`Classifier`]); `None` for the shared one alone.
+    pub classifier: Option<Classifier>,
 }
 
 impl<'a> ProviderCall<'a> {
@@ -38,6 +53,7 @@ impl<'a> ProviderCall<'a> {
             credential_key: None,
             idempotent: true,
             pass_client_errors: false,
+            classifier: None,
         }
     }
 
@@ -54,6 +70,14 @@ impl<'a> ProviderCall<'a> {
     pub fn passing_client_errors(self) -> Self {
         Self {
             pass_client_errors: true,
+            ..self
+        }
+    }
+
+    /// The same call, classifying error answers with `classifier` first.
+    pub fn with_classifier(self, classifier: Classifier) -> Self {
+        Self {
+            classifier: Some(classifier),
             ..self
         }
     }

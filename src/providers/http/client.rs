@@ -278,7 +278,10 @@ impl OutboundHttp {
             return Ok((status, headers, body));
         }
         let retry_after = retry_after_header(&headers);
-        let err = classify_status(provider, status, &body, retry_after);
+        let err = call
+            .classifier
+            .and_then(|classify| classify(provider, status, &body, retry_after))
+            .unwrap_or_else(|| classify_status(provider, status, &body, retry_after));
         if debug {
             tracing::debug!(
                 provider,

@@ -38,7 +38,7 @@ mod retry;
 mod tests;
 
 pub use breaker::BreakerState;
-pub use call::{ProviderCall, ProviderResponse};
+pub use call::{Classifier, ProviderCall, ProviderResponse};
 pub use client::OutboundHttp;
 pub use config::{BreakerConfig, BudgetConfig, OutboundConfig, ProviderPolicy, RetryPolicy};
 pub use error::{classify_status, is_invalid_grant, ProviderError, TransportKind};

@@ -231,6 +231,58 @@ async fn bad_request_is_permanent_and_not_retried() {
     assert_eq!(count(&metrics, "permanent"), 1);
 }
 
+/// A classifier that reads `{"throttled": true}` in a 400 as retryable.
+fn throttled_400(
+    provider: &str,
+    status: reqwest::StatusCode,
+    body: &[u8],
+    retry_after: Option<Duration>,
+) -> Option<ProviderError> {
+    let throttled = serde_json::from_slice::<serde_json::Value>(body)
+        .ok()?
+        .get("throttled")?
+        .as_bool()?;
+    (status == reqwest::StatusCode::BAD_REQUEST && throttled).then(|| ProviderError::Retryable {
+        provider: provider.to_owned(),
+        status: 400,
+        code: None,
+        retry_after,
+    })
+}
+
+#[tokio::test]
+async fn a_provider_classifier_is_asked_first_and_only_for_its_calls() {
+    let throttled = r#"{"throttled":true}"#;
+    let (base, server) = serve([
+        reply(400).body(throttled),
+        reply(200),
+        reply(400).body(throttled),
+        reply(400).body(r#"{"throttled":false}"#),
+    ])
+    .await;
+    let (http, _) = outbound(|_| {});
+    // with the classifier: the 400 is retryable, and retried (idempotent)
+    let response = send_get(&http, get("p").with_classifier(throttled_400), &base)
+        .await
+        .unwrap();
+    assert_eq!(response.attempts, 2);
+    // without it the same answer is permanent, as before
+    let err = send_get(&http, get("p"), &base).await.unwrap_err();
+    assert!(
+        matches!(err, ProviderError::Permanent { status: 400, .. }),
+        "{err:?}"
+    );
+    // the classifier declining leaves the shared classification
+    let err = send_get(&http, get("p").with_classifier(throttled_400), &base)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, ProviderError::Permanent { status: 400, .. }),
+        "{err:?}"
+    );
+    assert_eq!(server.hits(), 4);
+}
+
 #[tokio::test]
 async fn unauthorized_and_invalid_grant_need_reauth() {
     let (base, server) = serve([

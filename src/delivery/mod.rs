@@ -1,0 +1,17 @@
+//! Outbound delivery of reminders that is not a provider API: email over
+//! SMTP with a calendar attachment. It sits beside `providers/` in the
+//! layers and knows neither `store/` nor `domain/`: the notifications domain
+//! decides what to send and when, this module only builds and sends it.
+//! (WhatsApp reminders go through [`crate::providers::whatsapp`], an HTTP
+//! API behind the shared outbound client.)
+//!
+//! # Layout
+//! - [`email`]: [`email::Mailer`] (pooled async SMTP over rustls),
+//!   [`email::reminder_email`] (the MIME message) and [`email::DeliveryError`].
+//! - [`ics`]: the iCalendar object of one event (RFC 5545).
+
+pub mod email;
+pub mod ics;
+
+pub use email::{DeliveryError, EmailSettings, Mailer, ReminderEmail, SmtpTls};
+pub use ics::IcsEvent;
