@@ -443,6 +443,14 @@ pub struct ProvidersConfig {
         default_value = "https://www.googleapis.com"
     )]
     pub google_api_base_url: String,
+    /// Google's OpenID Connect userinfo host (the account's email when the
+    /// calendar list does not give it).
+    #[arg(
+        long,
+        env = "GOOGLE_USERINFO_BASE_URL",
+        default_value = "https://openidconnect.googleapis.com"
+    )]
+    pub google_userinfo_base_url: String,
     /// Google OAuth client id.
     #[arg(long, env = "GOOGLE_CLIENT_ID", default_value = "")]
     pub google_client_id: String,

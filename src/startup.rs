@@ -197,19 +197,27 @@ pub async fn build_context(config: Config) -> anyhow::Result<AppContext> {
 fn build_senders(config: &Config, outbound: &OutboundHttp) -> anyhow::Result<Senders> {
     let calendar = &config.calendar;
     let mailer = match &calendar.smtp_host {
-        Some(host) => Some(Mailer::new(&EmailSettings {
-            host: host.clone(),
-            port: calendar.smtp_port,
-            username: calendar.smtp_username.clone(),
-            password: calendar.smtp_password.clone(),
-            from: calendar.smtp_from.clone(),
-            tls: match calendar.smtp_tls {
+        Some(host) => {
+            let tls = match calendar.smtp_tls {
                 SmtpTlsMode::None => SmtpTls::None,
                 SmtpTlsMode::Starttls => SmtpTls::StartTls,
                 SmtpTlsMode::Tls => SmtpTls::Tls,
-            },
-            pool_size: calendar.smtp_pool_size.max(1),
-        })?),
+            };
+            let port = calendar.smtp_port.unwrap_or(match tls {
+                SmtpTls::None => 25,
+                SmtpTls::StartTls => 587,
+                SmtpTls::Tls => 465,
+            });
+            let from = calendar
+                .smtp_from
+                .parse()
+                .map_err(|_| anyhow::anyhow!("SMTP_FROM is not a mailbox such as `Next_KE <reminders@example.com>`"))?;
+            let mut settings = EmailSettings::new(host.clone(), port, from, tls);
+            settings.username = calendar.smtp_username.clone();
+            settings.password = calendar.smtp_password.clone();
+            settings.pool_size = calendar.smtp_pool_size.max(1);
+            Some(Mailer::new(&settings).map_err(|e| anyhow::anyhow!("SMTP settings: {e}"))?)
+        }
         None => {
             tracing::info!("email reminders off: SMTP_HOST is not set");
             None
@@ -219,7 +227,8 @@ fn build_senders(config: &Config, outbound: &OutboundHttp) -> anyhow::Result<Sen
         (Some(phone_number_id), Some(token)) => Some(WhatsAppClient::new(
             outbound.clone(),
             WhatsAppSettings {
-                api_base: calendar.whatsapp_api_base_url.clone(),
+                api_base: url::Url::parse(&calendar.whatsapp_api_base_url)
+                    .map_err(|_| anyhow::anyhow!("WHATSAPP_API_BASE_URL is not a URL"))?,
                 api_version: calendar.whatsapp_api_version.clone(),
                 phone_number_id: phone_number_id.clone(),
                 access_token: token.clone(),

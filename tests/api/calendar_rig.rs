@@ -36,7 +36,7 @@ pub struct Cal {
     pub microsoft: MicrosoftSandbox,
     pub microsoft_handle: SandboxHandle,
     pub whatsapp: WhatsAppSandbox,
-    pub whatsapp_handle: SandboxHandle,
+    _whatsapp_handle: SandboxHandle,
     pub smtp: SmtpSink,
     _front: SandboxHandle,
     config: Config,
@@ -98,6 +98,7 @@ pub async fn parts(database_url: &str) -> Parts {
     p.google_oauth_base_url = google.1.base_url();
     p.google_token_base_url = google.1.base_url();
     p.google_api_base_url = google.1.base_url();
+    p.google_userinfo_base_url = google.1.base_url();
     p.google_client_id = google_id;
     p.google_client_secret = Some(SecretString::from(google_secret));
     p.microsoft_oauth_base_url = microsoft.1.base_url();
@@ -142,7 +143,7 @@ pub async fn cal(backend: Backend, edit: impl FnOnce(&mut Config)) -> Cal {
         microsoft: parts.microsoft.0,
         microsoft_handle: parts.microsoft.1,
         whatsapp: parts.whatsapp.0,
-        whatsapp_handle: parts.whatsapp.1,
+        _whatsapp_handle: parts.whatsapp.1,
         smtp: parts.smtp,
         _front: parts.front,
     }

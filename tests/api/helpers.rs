@@ -211,6 +211,7 @@ pub fn test_config(database_url: &str) -> Config {
     p.google_oauth_base_url = nowhere.clone();
     p.google_token_base_url = nowhere.clone();
     p.google_api_base_url = nowhere.clone();
+    p.google_userinfo_base_url = nowhere.clone();
     p.microsoft_oauth_base_url = nowhere.clone();
     p.microsoft_api_base_url = nowhere;
     p.linkedin_client_id = CLIENT_ID.to_owned();

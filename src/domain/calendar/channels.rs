@@ -71,7 +71,7 @@ pub async fn send(
 ) -> Result<Delivered, JobError> {
     match channel {
         Channel::InApp => in_app(ctx, event, minutes, key).await,
-        Channel::Email => email(ctx, event, minutes, prefs, key).await,
+        Channel::Email => email(ctx, event, minutes, prefs).await,
         Channel::WhatsApp => whatsapp(ctx, event, minutes, prefs).await,
     }
 }
@@ -110,19 +110,18 @@ async fn email(
     event: &Event,
     minutes: u32,
     prefs: &Preferences,
-    key: &str,
 ) -> Result<Delivered, JobError> {
     let Some(mailer) = ctx.senders.mailer.as_ref() else {
         return Ok(Delivered::NotConfigured);
     };
-    let message_id = mailer.message_id(key);
+    let message_id = super::email::message_id(mailer, &event.id, minutes);
     let message = super::email::reminder_message(mailer, event, minutes, &prefs.email, &message_id)
         .map_err(|e| JobError::Fatal(e.to_string()))?;
     mailer.send(message).await.map_err(|e| {
-        if e.is_permanent() {
-            JobError::Fatal(e.to_string())
-        } else {
+        if e.is_retryable() {
             JobError::Retry(e.to_string())
+        } else {
+            JobError::Fatal(e.to_string())
         }
     })?;
     Ok(Delivered::Sent(message_id))

@@ -56,17 +56,20 @@ pub fn ensure_enabled(config: &Config) -> Result<()> {
     }
 }
 
-/// The API client of a calendar provider.
+/// The API client of a calendar provider (`None` for another provider, or
+/// a base URL that does not parse, which start-up already refused).
 pub fn client_of(ctx: &AppContext, provider: Provider) -> Option<Box<dyn CalendarProvider>> {
     let p = &ctx.config.providers;
+    let url = |raw: &str| url::Url::parse(raw).ok();
     match provider {
         Provider::Google => Some(Box::new(GoogleCalendarClient::new(
             ctx.outbound.clone(),
-            &p.google_api_base_url,
+            url(&p.google_api_base_url)?,
+            url(&p.google_userinfo_base_url)?,
         ))),
         Provider::Microsoft => Some(Box::new(MicrosoftGraphClient::new(
             ctx.outbound.clone(),
-            &p.microsoft_api_base_url,
+            url(&p.microsoft_api_base_url)?,
         ))),
         _ => None,
     }

@@ -245,7 +245,8 @@ async fn call(ctx: &AppContext, event: &Event) -> std::result::Result<Option<Pro
                 async move {
                     let id = match id {
                         Some(id) => id,
-                        None => client.event_id_for(&body.our_id).unwrap_or_default(),
+                        None => crate::providers::google_calendar::event_id_for(&body.our_id)
+                            .unwrap_or_default(),
                     };
                     if id.is_empty() {
                         return Ok(());
