@@ -25,6 +25,7 @@ mod isolation;
 mod jobs;
 mod linkedin;
 mod metrics;
+mod notifications;
 mod oauth;
 mod outbound;
 mod privacy_races;
