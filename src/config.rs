@@ -289,7 +289,11 @@ pub struct CalendarSettings {
     #[arg(long, env = "NOTIFICATION_STREAMS_MAX", default_value_t = 10_000)]
     pub notification_streams_max: usize,
     /// A `WatchNotifications` stream ends after this many seconds (the client resumes).
-    #[arg(long, env = "NOTIFICATION_STREAM_LIFETIME_SECS", default_value_t = 1800)]
+    #[arg(
+        long,
+        env = "NOTIFICATION_STREAM_LIFETIME_SECS",
+        default_value_t = 1800
+    )]
     pub notification_stream_lifetime_secs: u64,
     /// How often a stream reads the table without being woken (notifications
     /// written by other replicas), in milliseconds.
@@ -309,7 +313,11 @@ pub struct CalendarSettings {
     #[arg(long, env = "SMTP_PASSWORD", hide_env_values = true)]
     pub smtp_password: Option<SecretString>,
     /// The From address of reminder emails, e.g. `Next_KE <reminders@example.com>`.
-    #[arg(long, env = "SMTP_FROM", default_value = "Next_KE <reminders@localhost>")]
+    #[arg(
+        long,
+        env = "SMTP_FROM",
+        default_value = "Next_KE <reminders@localhost>"
+    )]
     pub smtp_from: String,
     /// Transport security: `none`, `starttls` or `tls`.
     #[arg(long, env = "SMTP_TLS", value_enum, default_value = "starttls")]
@@ -319,7 +327,11 @@ pub struct CalendarSettings {
     pub smtp_pool_size: u32,
 
     /// WhatsApp Cloud API base URL.
-    #[arg(long, env = "WHATSAPP_API_BASE_URL", default_value = "https://graph.facebook.com")]
+    #[arg(
+        long,
+        env = "WHATSAPP_API_BASE_URL",
+        default_value = "https://graph.facebook.com"
+    )]
     pub whatsapp_api_base_url: String,
     /// WhatsApp Cloud API (Graph) version.
     #[arg(long, env = "WHATSAPP_API_VERSION", default_value = "v21.0")]

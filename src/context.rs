@@ -6,8 +6,14 @@ use sea_orm::DatabaseConnection;
 
 use crate::store::connection_cache::ConnectionCache;
 use crate::{
-    auth::JwtVerifier, config::Config, crypto::Keyring, delivery::email::Mailer,
-    domain::notifications::NotificationHub, jobs::JobMetrics, metrics::Metrics, oauth::OAuthCore,
+    auth::JwtVerifier,
+    config::Config,
+    crypto::Keyring,
+    delivery::email::Mailer,
+    domain::notifications::NotificationHub,
+    jobs::JobMetrics,
+    metrics::Metrics,
+    oauth::OAuthCore,
     providers::{http::OutboundHttp, whatsapp::WhatsAppClient},
 };
 

@@ -208,10 +208,11 @@ fn build_senders(config: &Config, outbound: &OutboundHttp) -> anyhow::Result<Sen
                 SmtpTls::StartTls => 587,
                 SmtpTls::Tls => 465,
             });
-            let from = calendar
-                .smtp_from
-                .parse()
-                .map_err(|_| anyhow::anyhow!("SMTP_FROM is not a mailbox such as `Next_KE <reminders@example.com>`"))?;
+            let from = calendar.smtp_from.parse().map_err(|_| {
+                anyhow::anyhow!(
+                    "SMTP_FROM is not a mailbox such as `Next_KE <reminders@example.com>`"
+                )
+            })?;
             let mut settings = EmailSettings::new(host.clone(), port, from, tls);
             settings.username = calendar.smtp_username.clone();
             settings.password = calendar.smtp_password.clone();
@@ -223,7 +224,10 @@ fn build_senders(config: &Config, outbound: &OutboundHttp) -> anyhow::Result<Sen
             None
         }
     };
-    let whatsapp = match (&calendar.whatsapp_phone_number_id, &calendar.whatsapp_access_token) {
+    let whatsapp = match (
+        &calendar.whatsapp_phone_number_id,
+        &calendar.whatsapp_access_token,
+    ) {
         (Some(phone_number_id), Some(token)) => Some(WhatsAppClient::new(
             outbound.clone(),
             WhatsAppSettings {

@@ -145,7 +145,11 @@ impl MigrationTrait for Migration {
                 Table::create()
                     .table(Notifications::Table)
                     .if_not_exists()
-                    .col(big_integer(Notifications::Id).auto_increment().primary_key())
+                    .col(
+                        big_integer(Notifications::Id)
+                            .auto_increment()
+                            .primary_key(),
+                    )
                     .col(string_len(Notifications::UserId, 128))
                     .col(string_len(Notifications::Kind, 64))
                     .col(string_len(Notifications::Title, 1024))

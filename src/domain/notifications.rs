@@ -31,7 +31,6 @@ use crate::{
     store::notifications::{self as store, NewNotification, NotificationRow},
 };
 
-
 pub use crate::store::notifications::NotificationRow as Notification;
 
 /// Most ids one `MarkNotificationsRead` may name.
@@ -204,12 +203,7 @@ pub async fn list(
 
 /// Marks the caller's notifications `ids` read, or all of them; returns how
 /// many were unread. Ids of other users' notifications change nothing.
-pub async fn mark_read(
-    ctx: &AppContext,
-    caller: &Identity,
-    ids: &[i64],
-    all: bool,
-) -> Result<u64> {
+pub async fn mark_read(ctx: &AppContext, caller: &Identity, ids: &[i64], all: bool) -> Result<u64> {
     if all && !ids.is_empty() {
         return Err(AppError::invalid("ids", "must be empty when all is set"));
     }

@@ -51,9 +51,7 @@ impl CalendarService for CalendarApi {
     ) -> Result<Response<proto::StartCalendarAuthResponse>, Status> {
         let identity = caller(&request)?;
         let raw = request.into_inner().provider;
-        let provider = proto::Provider::try_from(raw)
-            .ok()
-            .and_then(provider_from);
+        let provider = proto::Provider::try_from(raw).ok().and_then(provider_from);
         let started = connect::start_auth(&self.ctx, &identity, provider).await?;
         Ok(Response::new(proto::StartCalendarAuthResponse {
             authorization_url: started.authorization_url,
@@ -258,7 +256,11 @@ impl CalendarService for CalendarApi {
         )
         .await?;
         Ok(Response::new(proto::ListNotificationsResponse {
-            notifications: page.notifications.into_iter().map(notification_to).collect(),
+            notifications: page
+                .notifications
+                .into_iter()
+                .map(notification_to)
+                .collect(),
             next_page_token: page.next_page_token.unwrap_or_default(),
             unread_count: i64::try_from(page.unread_count).unwrap_or(i64::MAX),
         }))

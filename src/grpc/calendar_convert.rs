@@ -180,7 +180,11 @@ pub fn integration_to(i: Integration) -> proto::CalendarIntegration {
 
 pub fn preferences_to(p: Preferences) -> proto::ReminderPreferences {
     proto::ReminderPreferences {
-        channels: p.channels.into_iter().map(|c| channel_to(c).into()).collect(),
+        channels: p
+            .channels
+            .into_iter()
+            .map(|c| channel_to(c).into())
+            .collect(),
         email: p.email,
         whatsapp_number: p.whatsapp_number,
         default_reminder_minutes: p
@@ -202,7 +206,11 @@ pub fn preferences_update_from(
     for path in paths {
         if !matches!(
             path.as_str(),
-            "channels" | "email" | "whatsapp_number" | "default_reminder_minutes" | "email_reconnect_notices"
+            "channels"
+                | "email"
+                | "whatsapp_number"
+                | "default_reminder_minutes"
+                | "email_reconnect_notices"
         ) {
             return Err(AppError::invalid("update_mask", "names an unknown field"));
         }

@@ -2,8 +2,8 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    sea_query::Expr, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbErr,
-    EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    sea_query::Expr, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect,
 };
 
 use super::entities::calendar_events::{self as rows, Entity as Events};
@@ -23,7 +23,10 @@ pub async fn find(
 }
 
 /// An event by id alone, for background work that carries the id it was given.
-pub async fn find_by_id(db: &impl ConnectionTrait, event_id: &str) -> Result<Option<EventRow>, DbErr> {
+pub async fn find_by_id(
+    db: &impl ConnectionTrait,
+    event_id: &str,
+) -> Result<Option<EventRow>, DbErr> {
     Events::find_by_id(event_id.to_owned()).one(db).await
 }
 
@@ -35,7 +38,10 @@ pub async fn lock(
     event_id: &str,
 ) -> Result<Option<EventRow>, DbErr> {
     let locked = Events::update_many()
-        .col_expr(rows::Column::Version, Expr::col(rows::Column::Version).into())
+        .col_expr(
+            rows::Column::Version,
+            Expr::col(rows::Column::Version).into(),
+        )
         .filter(rows::Column::Id.eq(event_id))
         .filter(rows::Column::UserId.eq(user_id))
         .exec(db)
@@ -76,7 +82,10 @@ pub async fn update(
     change.updated_at = Set(Utc::now());
     Events::update_many()
         .set(change)
-        .col_expr(rows::Column::Version, Expr::col(rows::Column::Version).add(1))
+        .col_expr(
+            rows::Column::Version,
+            Expr::col(rows::Column::Version).add(1),
+        )
         .filter(rows::Column::Id.eq(event_id))
         .filter(rows::Column::UserId.eq(user_id))
         .exec(db)

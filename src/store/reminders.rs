@@ -46,7 +46,9 @@ pub async fn delivery(
     db: &impl ConnectionTrait,
     reminder_key: &str,
 ) -> Result<Option<DeliveryRow>, DbErr> {
-    Deliveries::find_by_id(reminder_key.to_owned()).one(db).await
+    Deliveries::find_by_id(reminder_key.to_owned())
+        .one(db)
+        .await
 }
 
 /// Records a delivery; `false` when one was recorded already.

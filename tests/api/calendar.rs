@@ -35,7 +35,10 @@ async fn connect_both_providers_and_choose_the_default(backend: Backend) {
     assert_eq!(g.account_email, GOOGLE_MAIL);
     assert_eq!(g.state(), proto::ConnectionState::Connected);
     assert!(g.is_default, "the first connected account is the default");
-    assert!(g.calendars.iter().any(|c| c.primary && c.is_default), "{g:?}");
+    assert!(
+        g.calendars.iter().any(|c| c.primary && c.is_default),
+        "{g:?}"
+    );
     let m = list.iter().find(|i| i.id == microsoft).expect("microsoft");
     assert_eq!(m.account_email, microsoft_mail(&cal));
     assert!(!m.is_default);
@@ -62,17 +65,31 @@ async fn connect_both_providers_and_choose_the_default(backend: Backend) {
     // an event without an integration goes to the default (now Outlook)
     let start = Utc::now() + chrono::Duration::days(3);
     let event = cal
-        .create("ada", interview("Platform interview", start, "Africa/Nairobi"))
+        .create(
+            "ada",
+            interview("Platform interview", start, "Africa/Nairobi"),
+        )
         .await
         .expect("create");
     assert_eq!(event.provider(), proto::Provider::Microsoft);
-    assert_eq!(event.sync_state(), proto::EventSyncState::Synced, "{event:?}");
+    assert_eq!(
+        event.sync_state(),
+        proto::EventSyncState::Synced,
+        "{event:?}"
+    );
     assert_eq!(cal.microsoft.event_count(&microsoft_mail(&cal)), 1);
 
     // the token is refreshed, PKCE was used, the providers were asked as documented
-    let auth_requests = cal.google_handle.log.matching(http::Method::GET, "/o/oauth2/v2/auth");
+    let auth_requests = cal
+        .google_handle
+        .log
+        .matching(http::Method::GET, "/o/oauth2/v2/auth");
     let query = auth_requests[0].query.clone().unwrap_or_default();
-    for expected in ["access_type=offline", "prompt=consent", "code_challenge_method=S256"] {
+    for expected in [
+        "access_type=offline",
+        "prompt=consent",
+        "code_challenge_method=S256",
+    ] {
         assert!(query.contains(expected), "{query}");
     }
     let ms_auth = cal
@@ -103,7 +120,11 @@ async fn connect_both_providers_and_choose_the_default(backend: Backend) {
 
 async fn a_bad_provider_is_refused_by_name(backend: Backend) {
     let cal = cal(backend, |_| {}).await;
-    for provider in [proto::Provider::Unspecified, proto::Provider::Linkedin, proto::Provider::Lever] {
+    for provider in [
+        proto::Provider::Unspecified,
+        proto::Provider::Linkedin,
+        proto::Provider::Lever,
+    ] {
         let err = cal
             .client()
             .await
@@ -136,7 +157,11 @@ async fn create_update_cancel_on_google(backend: Backend) {
     request.reminder_minutes = vec![60, 15, 1440];
     request.integration_id = integration.clone();
     let event = cal.create("ada", request).await.expect("create");
-    assert_eq!(event.sync_state(), proto::EventSyncState::Synced, "{event:?}");
+    assert_eq!(
+        event.sync_state(),
+        proto::EventSyncState::Synced,
+        "{event:?}"
+    );
     assert_eq!(event.reminder_minutes, vec![15, 60, 1440]);
     let resource = resource_of_google(&cal, &event.provider_event_id);
     assert_eq!(resource["summary"], "Backend engineer at Acme");
@@ -148,7 +173,12 @@ async fn create_update_cancel_on_google(backend: Backend) {
         .as_array()
         .expect("overrides")
         .iter()
-        .map(|o| (o["method"].as_str().unwrap().to_owned(), o["minutes"].as_i64().unwrap()))
+        .map(|o| {
+            (
+                o["method"].as_str().unwrap().to_owned(),
+                o["minutes"].as_i64().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(
         overrides,
@@ -164,8 +194,14 @@ async fn create_update_cancel_on_google(backend: Backend) {
     );
     assert_eq!(resource["attendees"][0]["email"], "recruiter@acme.example");
     assert!(
-        resource["description"].as_str().unwrap_or_default().contains("meet.example.com")
-            || resource["location"].as_str().unwrap_or_default().contains("Acme"),
+        resource["description"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("meet.example.com")
+            || resource["location"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("Acme"),
         "{resource}"
     );
 
@@ -196,7 +232,10 @@ async fn create_update_cancel_on_google(backend: Backend) {
         .expect("query")
         .map(|r| (r.run_at,))
     };
-    assert_eq!(row.expect("job").0, Utc.with_ymd_and_hms(2027, 3, 29, 6, 0, 0).unwrap());
+    assert_eq!(
+        row.expect("job").0,
+        Utc.with_ymd_and_hms(2027, 3, 29, 6, 0, 0).unwrap()
+    );
 
     // update: a new title and an hour later; the provider's copy follows
     let later = start + chrono::Duration::hours(1);
@@ -222,10 +261,16 @@ async fn create_update_cancel_on_google(backend: Backend) {
 
     // cancel: deleted at Google (kept there as cancelled), reminders gone
     let cancelled = cal.cancel("ada", &event.id).await.expect("cancel");
-    assert_eq!(cancelled.event.as_ref().unwrap().status(), proto::EventStatus::Cancelled);
+    assert_eq!(
+        cancelled.event.as_ref().unwrap().status(),
+        proto::EventStatus::Cancelled
+    );
     assert_eq!(cancelled.reminders_cancelled, 3);
     assert_eq!(
-        cal.google.event(GOOGLE_MAIL, &event.provider_event_id).unwrap().status(),
+        cal.google
+            .event(GOOGLE_MAIL, &event.provider_event_id)
+            .unwrap()
+            .status(),
         "cancelled"
     );
     assert_eq!(cal.google.live_event_count(GOOGLE_MAIL), 0);
@@ -247,26 +292,45 @@ async fn create_update_cancel_on_outlook(backend: Backend) {
     request.reminder_minutes = vec![60, 15];
     request.integration_id = integration;
     let event = cal.create("ada", request).await.expect("create");
-    assert_eq!(event.sync_state(), proto::EventSyncState::Synced, "{event:?}");
-    let stored = cal.microsoft.event(&mail, &event.provider_event_id).expect("stored");
+    assert_eq!(
+        event.sync_state(),
+        proto::EventSyncState::Synced,
+        "{event:?}"
+    );
+    let stored = cal
+        .microsoft
+        .event(&mail, &event.provider_event_id)
+        .expect("stored");
     let r = &stored.resource;
     assert_eq!(r["subject"], "Data engineer at Contoso");
     assert!(
-        r["start"]["dateTime"].as_str().unwrap().starts_with("2027-03-29T09:00:00"),
+        r["start"]["dateTime"]
+            .as_str()
+            .unwrap()
+            .starts_with("2027-03-29T09:00:00"),
         "local time without offset: {r}"
     );
     assert_eq!(r["start"]["timeZone"], "Europe/Berlin");
     assert_eq!(r["isReminderOn"], true);
     assert_eq!(r["reminderMinutesBeforeStart"], 15, "the smallest reminder");
     assert_eq!(r["transactionId"], Value::String(event.id.clone()));
-    assert_eq!(r["attendees"][0]["emailAddress"]["address"], "recruiter@acme.example");
+    assert_eq!(
+        r["attendees"][0]["emailAddress"]["address"],
+        "recruiter@acme.example"
+    );
     assert!(
-        !stored.ignored_fields.iter().any(|f| f == "onlineMeetingUrl"),
+        !stored
+            .ignored_fields
+            .iter()
+            .any(|f| f == "onlineMeetingUrl"),
         "the read-only onlineMeetingUrl is not sent: {:?}",
         stored.ignored_fields
     );
     assert!(
-        r["body"]["content"].as_str().unwrap_or_default().contains("meet.example.com"),
+        r["body"]["content"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("meet.example.com"),
         "the meeting link is in the body: {r}"
     );
 
@@ -284,12 +348,19 @@ async fn create_update_cancel_on_outlook(backend: Backend) {
         .await
         .expect("update");
     assert_eq!(updated.reminder_minutes, vec![30]);
-    let r = cal.microsoft.event(&mail, &event.provider_event_id).unwrap().resource;
+    let r = cal
+        .microsoft
+        .event(&mail, &event.provider_event_id)
+        .unwrap()
+        .resource;
     assert_eq!(r["location"]["displayName"], "Contoso, Westlands");
     assert_eq!(r["reminderMinutesBeforeStart"], 30);
 
     cal.cancel("ada", &event.id).await.expect("cancel");
-    assert!(cal.microsoft.event(&mail, &event.provider_event_id).is_none());
+    assert!(cal
+        .microsoft
+        .event(&mail, &event.provider_event_id)
+        .is_none());
     assert_eq!(cal.microsoft.event_count(&mail), 0);
 }
 
@@ -314,7 +385,11 @@ async fn a_create_that_timed_out_after_the_provider_stored_it_leaves_one_event(b
         .await;
         assert!(synced, "{provider}: the retry completed the create");
     }
-    assert_eq!(cal.google.live_event_count(GOOGLE_MAIL), 1, "one event at Google");
+    assert_eq!(
+        cal.google.live_event_count(GOOGLE_MAIL),
+        1,
+        "one event at Google"
+    );
     assert_eq!(cal.microsoft.event_count(&mail), 1, "one event at Outlook");
     assert!(cal.google.after_store().fired() >= 1);
     assert!(cal.microsoft.after_store().fired() >= 1);
@@ -347,12 +422,19 @@ async fn an_event_without_a_calendar_is_stored_and_reminded(backend: Backend) {
     let cal = cal(backend, |_| {}).await;
     let start = Utc::now() + chrono::Duration::days(1);
     let event = cal
-        .create("carol", interview("No calendar yet", start, "Africa/Nairobi"))
+        .create(
+            "carol",
+            interview("No calendar yet", start, "Africa/Nairobi"),
+        )
         .await
         .expect("create");
     assert_eq!(event.sync_state(), proto::EventSyncState::NotConnected);
     assert!(event.integration_id.is_empty());
-    assert_eq!(event.reminder_minutes, vec![15, 60], "the default reminders");
+    assert_eq!(
+        event.reminder_minutes,
+        vec![15, 60],
+        "the default reminders"
+    );
     let jobs = cal
         .count(&format!(
             "SELECT COUNT(*) AS n FROM jobs WHERE kind = 'calendar.reminder' AND unique_key LIKE 'reminder:{}:%'",
@@ -363,7 +445,10 @@ async fn an_event_without_a_calendar_is_stored_and_reminded(backend: Backend) {
     let listed = cal
         .client()
         .await
-        .list_events(authed(proto::ListEventsRequest::default(), &token("carol", &[])))
+        .list_events(authed(
+            proto::ListEventsRequest::default(),
+            &token("carol", &[]),
+        ))
         .await
         .expect("list")
         .into_inner();
@@ -402,24 +487,45 @@ async fn another_users_event_is_not_found(backend: Backend) {
     assert_eq!(ada.status(), proto::EventStatus::Scheduled);
 }
 
+/// A change that makes a request invalid.
+type Edit = Box<dyn Fn(&mut CreateEventRequest)>;
+
 async fn bad_input_names_its_field(backend: Backend) {
     let cal = cal(backend, |_| {}).await;
     let start = Utc::now() + chrono::Duration::days(1);
     let good = interview("Fine", start, "Africa/Nairobi");
-    let cases: Vec<(&str, Box<dyn Fn(&mut CreateEventRequest)>)> = vec![
+    let cases: Vec<(&str, Edit)> = vec![
         ("end_time", Box::new(|r| r.end_time = r.start_time)),
-        ("time_zone", Box::new(|r| r.time_zone = "Mars/Olympus_Mons".to_owned())),
+        (
+            "time_zone",
+            Box::new(|r| r.time_zone = "Mars/Olympus_Mons".to_owned()),
+        ),
         ("time_zone", Box::new(|r| r.time_zone = String::new())),
-        ("attendees.email", Box::new(|r| r.attendees[0].email = "not an email".to_owned())),
-        ("reminder_minutes", Box::new(|r| r.reminder_minutes = vec![1, 2, 3, 4, 5, 6])),
-        ("reminder_minutes", Box::new(|r| r.reminder_minutes = vec![40_321])),
-        ("reminder_minutes", Box::new(|r| r.reminder_minutes = vec![-5])),
+        (
+            "attendees.email",
+            Box::new(|r| r.attendees[0].email = "not an email".to_owned()),
+        ),
+        (
+            "reminder_minutes",
+            Box::new(|r| r.reminder_minutes = vec![1, 2, 3, 4, 5, 6]),
+        ),
+        (
+            "reminder_minutes",
+            Box::new(|r| r.reminder_minutes = vec![40_321]),
+        ),
+        (
+            "reminder_minutes",
+            Box::new(|r| r.reminder_minutes = vec![-5]),
+        ),
         ("title", Box::new(|r| r.title = String::new())),
         ("title", Box::new(|r| r.title = "x".repeat(1025))),
         ("event_type", Box::new(|r| r.event_type = 0)),
         ("event_type", Box::new(|r| r.event_type = 99)),
         ("start_time", Box::new(|r| r.start_time = None)),
-        ("meeting_url", Box::new(|r| r.meeting_url = "javascript:alert(1)".to_owned())),
+        (
+            "meeting_url",
+            Box::new(|r| r.meeting_url = "javascript:alert(1)".to_owned()),
+        ),
         ("request_id", Box::new(|r| r.request_id = "k".repeat(129))),
     ];
     for (name, edit) in cases {
@@ -434,7 +540,10 @@ async fn bad_input_names_its_field(backend: Backend) {
     long.title = "é".repeat(1024);
     cal.create("ada", long).await.expect("1,024 characters");
     // nothing half-written: only the one good event
-    assert_eq!(cal.count("SELECT COUNT(*) AS n FROM calendar_events").await, 1);
+    assert_eq!(
+        cal.count("SELECT COUNT(*) AS n FROM calendar_events").await,
+        1
+    );
 
     let mut client = cal.client().await;
     let err = client
@@ -508,7 +617,10 @@ async fn availability_merges_two_calendars_and_reports_the_failing_one(backend: 
     assert_eq!(spans(&both.busy), vec![(540, 660), (840, 900)], "{both:?}");
     assert!(both.sources.iter().all(|s| s.ok), "{:?}", both.sources);
     let free = spans(&both.free_slots);
-    assert!(free.contains(&(480, 540)) && free.contains(&(660, 720)), "{free:?}");
+    assert!(
+        free.contains(&(480, 540)) && free.contains(&(660, 720)),
+        "{free:?}"
+    );
     assert!(!free.iter().any(|(s, e)| *s < 660 && *e > 540), "{free:?}");
 
     // Outlook throttles every attempt: it is reported, Google still counts

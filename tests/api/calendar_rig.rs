@@ -12,14 +12,15 @@ use nextke_integrations::{
     },
 };
 use nextke_sandbox::{
-    ApprovedTemplate, GoogleSandbox, GoogleSandboxConfig, MicrosoftSandbox,
-    MicrosoftSandboxConfig, SandboxHandle, SandboxServer, SmtpSink, SmtpSinkConfig,
-    WhatsAppSandbox, WhatsAppSandboxConfig,
+    ApprovedTemplate, GoogleSandbox, GoogleSandboxConfig, MicrosoftSandbox, MicrosoftSandboxConfig,
+    SandboxHandle, SandboxServer, SmtpSink, SmtpSinkConfig, WhatsAppSandbox, WhatsAppSandboxConfig,
 };
 use secrecy::SecretString;
 use tonic::transport::Channel;
 
-use crate::helpers::{authed, fresh_database, spawn_app_with, test_config, token, Backend, TestApp};
+use crate::helpers::{
+    authed, fresh_database, spawn_app_with, test_config, token, Backend, TestApp,
+};
 
 /// The WhatsApp template the rig registers (four body parameters).
 pub const TEMPLATE: &str = "event_reminder";
@@ -86,8 +87,7 @@ pub async fn parts(database_url: &str) -> Parts {
     )
     .expect("whatsapp");
     let smtp = SmtpSink::start(SmtpSinkConfig::default(), listener().await).expect("smtp");
-    let landing =
-        axum::Router::new().route("/settings", axum::routing::get(|| async { "landed" }));
+    let landing = axum::Router::new().route("/settings", axum::routing::get(|| async { "landed" }));
     let front = SandboxServer::new(landing)
         .start(listener().await)
         .expect("frontend");

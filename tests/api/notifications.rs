@@ -48,7 +48,10 @@ async fn watch(
 ) -> tonic::Streaming<WatchNotificationsResponse> {
     cal.client()
         .await
-        .watch_notifications(authed(WatchNotificationsRequest { after_id }, &token(user, &[])))
+        .watch_notifications(authed(
+            WatchNotificationsRequest { after_id },
+            &token(user, &[]),
+        ))
         .await
         .expect("watch")
         .into_inner()
@@ -68,7 +71,11 @@ async fn a_grpc_watcher_sees_reminders_and_resumes_after_its_last_id(backend: Ba
     let cal = cal_with_workers(backend).await;
     let mut stream = watch(&cal, "ada", 0).await;
     // a real reminder, in-app only, due in about 2 s
-    let mut request = interview("Streamed interview", Utc::now() + chrono::Duration::seconds(62), "Africa/Nairobi");
+    let mut request = interview(
+        "Streamed interview",
+        Utc::now() + chrono::Duration::seconds(62),
+        "Africa/Nairobi",
+    );
     request.reminder_minutes = vec![1];
     let event = cal.create("ada", request).await.expect("create");
     let first = next(&mut stream).await;
@@ -120,7 +127,10 @@ async fn read_frames(
             if flag & 0x80 == 0 {
                 out.push(WatchNotificationsResponse::decode(chunk.as_slice()).expect("decode"));
             } else {
-                panic!("trailers before the frames: {}", String::from_utf8_lossy(&chunk));
+                panic!(
+                    "trailers before the frames: {}",
+                    String::from_utf8_lossy(&chunk)
+                );
             }
         }
         if out.len() >= want {
@@ -136,11 +146,7 @@ async fn read_frames(
     out
 }
 
-async fn open_web_watch(
-    cal: &Cal,
-    user: &str,
-    after_id: i64,
-) -> reqwest::Response {
+async fn open_web_watch(cal: &Cal, user: &str, after_id: i64) -> reqwest::Response {
     let response = reqwest::Client::builder()
         .http1_only()
         .build()
@@ -157,7 +163,10 @@ async fn open_web_watch(
     assert_eq!(response.status(), 200);
     assert_eq!(response.version(), reqwest::Version::HTTP_11);
     assert_eq!(
-        response.headers().get("access-control-allow-origin").map(|v| v.to_str().unwrap()),
+        response
+            .headers()
+            .get("access-control-allow-origin")
+            .map(|v| v.to_str().unwrap()),
         Some(ORIGIN)
     );
     response
@@ -193,7 +202,10 @@ async fn streams_are_capped_per_user_and_end_after_their_lifetime(backend: Backe
     let err = cal
         .client()
         .await
-        .watch_notifications(authed(WatchNotificationsRequest { after_id: 0 }, &token("ada", &[])))
+        .watch_notifications(authed(
+            WatchNotificationsRequest { after_id: 0 },
+            &token("ada", &[]),
+        ))
         .await
         .expect_err("a third stream");
     assert_eq!(err.code(), Code::ResourceExhausted);
@@ -210,7 +222,10 @@ async fn streams_are_capped_per_user_and_end_after_their_lifetime(backend: Backe
     let err = cal
         .client()
         .await
-        .watch_notifications(authed(WatchNotificationsRequest { after_id: -1 }, &token("ada", &[])))
+        .watch_notifications(authed(
+            WatchNotificationsRequest { after_id: -1 },
+            &token("ada", &[]),
+        ))
         .await
         .expect_err("negative id");
     assert_eq!(err.code(), Code::InvalidArgument);
@@ -224,11 +239,17 @@ async fn notifications_are_listed_and_marked_read_per_user(backend: Backend) {
     let theirs = note(&cal, "bob", "bob's").await;
     let mut client = cal.client().await;
     let page = client
-        .list_notifications(authed(proto::ListNotificationsRequest::default(), &token("ada", &[])))
+        .list_notifications(authed(
+            proto::ListNotificationsRequest::default(),
+            &token("ada", &[]),
+        ))
         .await
         .expect("list")
         .into_inner();
-    assert_eq!(page.notifications.iter().map(|n| n.id).collect::<Vec<_>>(), vec![b, a]);
+    assert_eq!(
+        page.notifications.iter().map(|n| n.id).collect::<Vec<_>>(),
+        vec![b, a]
+    );
     assert_eq!(page.unread_count, 2);
     // bob's id among ada's changes nothing of bob's
     let marked = client
@@ -321,20 +342,36 @@ async fn a_revoked_calendar_asks_its_owner_to_reconnect(backend: Backend) {
     let mut request = interview("After revocation", start, "Africa/Nairobi");
     request.integration_id = integration.clone();
     let event = cal.create("ada", request).await.expect("stored anyway");
-    assert_eq!(event.sync_state(), proto::EventSyncState::Failed, "{event:?}");
+    assert_eq!(
+        event.sync_state(),
+        proto::EventSyncState::Failed,
+        "{event:?}"
+    );
     let list = cal.integrations("ada").await;
     assert_eq!(list[0].state(), proto::ConnectionState::NeedsReauth);
     let notes = cal.notifications("ada").await;
-    let reconnect: Vec<_> = notes.iter().filter(|n| n.kind == "calendar.reconnect").collect();
+    let reconnect: Vec<_> = notes
+        .iter()
+        .filter(|n| n.kind == "calendar.reconnect")
+        .collect();
     assert_eq!(reconnect.len(), 1, "{notes:?}");
     assert!(reconnect[0].title.contains("Outlook"));
-    assert!(cal.smtp.wait_for(1, Duration::from_secs(5)).await, "and an email");
+    assert!(
+        cal.smtp.wait_for(1, Duration::from_secs(5)).await,
+        "and an email"
+    );
     // a second refused call does not tell again
     let mut again = interview("Again", start, "Africa/Nairobi");
     again.integration_id = integration;
     cal.create("ada", again).await.expect("stored");
     let notes = cal.notifications("ada").await;
-    assert_eq!(notes.iter().filter(|n| n.kind == "calendar.reconnect").count(), 1);
+    assert_eq!(
+        notes
+            .iter()
+            .filter(|n| n.kind == "calendar.reconnect")
+            .count(),
+        1
+    );
     assert_eq!(cal.smtp.count(), 1);
 }
 

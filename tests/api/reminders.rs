@@ -17,7 +17,11 @@ use crate::{
 /// An event starting in `lead` with one reminder `minutes` before it, so the
 /// reminder is due `lead - minutes` from now.
 async fn soon(cal: &Cal, user: &str, lead: chrono::Duration, minutes: i32) -> proto::Event {
-    let mut request = interview("Backend engineer at Acme", Utc::now() + lead, "Africa/Nairobi");
+    let mut request = interview(
+        "Backend engineer at Acme",
+        Utc::now() + lead,
+        "Africa/Nairobi",
+    );
     request.reminder_minutes = vec![minutes];
     cal.create(user, request).await.expect("create")
 }
@@ -35,7 +39,10 @@ async fn a_reminder_reaches_every_channel_once(backend: Backend) {
     // due in about 3 s
     let event = soon(&cal, "ada", chrono::Duration::seconds(63), 1).await;
     assert!(
-        eventually(Duration::from_secs(20), || async { deliveries(&cal, &event.id).await == 3 }).await,
+        eventually(Duration::from_secs(20), || async {
+            deliveries(&cal, &event.id).await == 3
+        })
+        .await,
         "three deliveries"
     );
     // the SMTP server got one email with text, HTML and the .ics, and a derived Message-ID
@@ -51,7 +58,10 @@ async fn a_reminder_reaches_every_channel_once(backend: Backend) {
     for part in ["text/plain", "text/html", "text/calendar"] {
         assert!(raw.contains(part), "{part} in the email");
     }
-    assert!(mail.subject().unwrap_or_default().contains("Backend engineer at Acme"));
+    assert!(mail
+        .subject()
+        .unwrap_or_default()
+        .contains("Backend engineer at Acme"));
     // WhatsApp: one template message with the title
     let sent = cal.whatsapp.received();
     assert_eq!(sent.len(), 1);
@@ -97,12 +107,19 @@ async fn an_update_moves_the_reminders_and_a_cancel_removes_them(backend: Backen
     // a third one, untouched, proves the engine ran meanwhile
     let control = soon(&cal, "ada", chrono::Duration::seconds(63), 1).await;
     assert!(
-        eventually(Duration::from_secs(20), || async { deliveries(&cal, &control.id).await == 3 }).await,
+        eventually(Duration::from_secs(20), || async {
+            deliveries(&cal, &control.id).await == 3
+        })
+        .await,
         "the untouched reminder went out"
     );
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(deliveries(&cal, &moved.id).await, 0, "the moved one waits");
-    assert_eq!(deliveries(&cal, &cancelled.id).await, 0, "the cancelled one is gone");
+    assert_eq!(
+        deliveries(&cal, &cancelled.id).await,
+        0,
+        "the cancelled one is gone"
+    );
     let pending = cal
         .count(&format!(
             "SELECT COUNT(*) AS n FROM jobs WHERE state = 'pending' AND unique_key LIKE 'reminder:{}:1:%'",
@@ -121,12 +138,18 @@ async fn a_failing_channel_retries_without_holding_up_the_others(backend: Backen
     cal.smtp.fail_next_data(2);
     let event = soon(&cal, "ada", chrono::Duration::seconds(63), 1).await;
     assert!(
-        eventually(Duration::from_secs(20), || async { cal.whatsapp.count() == 1 }).await,
+        eventually(Duration::from_secs(20), || async {
+            cal.whatsapp.count() == 1
+        })
+        .await,
         "WhatsApp went out"
     );
     assert_eq!(cal.notifications("ada").await.len(), 1, "in-app went out");
     assert!(
-        eventually(Duration::from_secs(30), || async { deliveries(&cal, &event.id).await == 3 }).await,
+        eventually(Duration::from_secs(30), || async {
+            deliveries(&cal, &event.id).await == 3
+        })
+        .await,
         "the email went out after its retries"
     );
     assert_eq!(cal.smtp.count(), 1, "exactly one email stored");
@@ -141,7 +164,11 @@ async fn a_reminder_due_during_downtime_is_sent_on_return(backend: Backend) {
     // due at once, starts in 4 s: started by the time the service is back
     let started = soon(&cal, "ada", chrono::Duration::seconds(4), 1).await;
     tokio::time::sleep(Duration::from_secs(6)).await;
-    assert_eq!(deliveries(&cal, &waiting.id).await, 0, "nothing sent while down");
+    assert_eq!(
+        deliveries(&cal, &waiting.id).await,
+        0,
+        "nothing sent while down"
+    );
     let cal = cal
         .restart(|c| {
             c.jobs.workers_enabled = true;
@@ -149,7 +176,10 @@ async fn a_reminder_due_during_downtime_is_sent_on_return(backend: Backend) {
         })
         .await;
     assert!(
-        eventually(Duration::from_secs(20), || async { deliveries(&cal, &waiting.id).await == 3 }).await,
+        eventually(Duration::from_secs(20), || async {
+            deliveries(&cal, &waiting.id).await == 3
+        })
+        .await,
         "the overdue reminder went out on every channel"
     );
     let settled = eventually(Duration::from_secs(10), || async {
@@ -162,7 +192,11 @@ async fn a_reminder_due_during_downtime_is_sent_on_return(backend: Backend) {
     })
     .await;
     assert!(settled, "the started event's reminders ran");
-    assert_eq!(deliveries(&cal, &started.id).await, 0, "no reminder of a started event");
+    assert_eq!(
+        deliveries(&cal, &started.id).await,
+        0,
+        "no reminder of a started event"
+    );
     assert_eq!(cal.smtp.count(), 1);
 }
 

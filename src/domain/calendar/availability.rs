@@ -240,12 +240,22 @@ mod tests {
     #[test]
     fn busy_intervals_merge_and_slots_avoid_them() {
         let merged = merge(
-            vec![b("10:00", "11:00"), b("10:30", "11:15"), b("11:15", "11:30"), b("14:00", "15:00")],
+            vec![
+                b("10:00", "11:00"),
+                b("10:30", "11:15"),
+                b("11:15", "11:30"),
+                b("14:00", "15:00"),
+            ],
             at("09:00"),
             at("17:00"),
         );
         assert_eq!(merged, vec![b("10:00", "11:30"), b("14:00", "15:00")]);
-        let slots = free_slots(&merged, at("09:00"), at("17:00"), chrono::Duration::minutes(60));
+        let slots = free_slots(
+            &merged,
+            at("09:00"),
+            at("17:00"),
+            chrono::Duration::minutes(60),
+        );
         assert_eq!(
             slots,
             vec![

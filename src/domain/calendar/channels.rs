@@ -6,10 +6,7 @@ use chrono_tz::Tz;
 
 use super::{event::Channel, events::Event, preferences::Preferences};
 use crate::{
-    context::AppContext,
-    domain::notifications,
-    error::AppError,
-    jobs::JobError,
+    context::AppContext, domain::notifications, error::AppError, jobs::JobError,
     store::notifications::NewNotification,
 };
 
@@ -56,7 +53,11 @@ pub fn headline(event: &Event, minutes: u32) -> String {
     if minutes == 0 {
         format!("{}: {} starts now", event.event_type.label(), event.title)
     } else {
-        format!("{}: {} starts {lead}", event.event_type.label(), event.title)
+        format!(
+            "{}: {} starts {lead}",
+            event.event_type.label(),
+            event.title
+        )
     }
 }
 

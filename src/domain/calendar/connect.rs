@@ -67,12 +67,15 @@ impl Connector for CalendarConnector {
     async fn connect(&self, connecting: Connecting<'_>) -> std::result::Result<(), ConnectFailure> {
         let ctx = connecting.ctx;
         let provider = connecting.provider;
-        let client = client_of(ctx, provider)
-            .ok_or_else(|| ConnectFailure::new("unsupported_provider", "not a calendar provider"))?;
+        let client = client_of(ctx, provider).ok_or_else(|| {
+            ConnectFailure::new("unsupported_provider", "not a calendar provider")
+        })?;
         let account = client
             .account(&connecting.tokens.access_token)
             .await
-            .map_err(|_| ConnectFailure::new("provider_error", "reading the calendar account failed"))?;
+            .map_err(|_| {
+                ConnectFailure::new("provider_error", "reading the calendar account failed")
+            })?;
         let user_id = connecting.flow.user_id.clone();
         let calendars: Vec<StoredCalendar> = account
             .calendars
@@ -91,7 +94,9 @@ impl Connector for CalendarConnector {
             .unwrap_or_else(|| "primary".to_owned());
         let txn = connecting.begin().await?;
         let connection_id = connecting.save(&txn, Some(&account.email)).await?;
-        let others = store::list(&txn, &user_id).await.map_err(ConnectFailure::db)?;
+        let others = store::list(&txn, &user_id)
+            .await
+            .map_err(ConnectFailure::db)?;
         let first = !others.iter().any(|r| r.connection_id != connection_id);
         let now = Utc::now();
         store::upsert(
@@ -161,7 +166,11 @@ impl Connector for CalendarConnector {
         store::delete(txn, &connection.id).await?;
         calendar_events::detach(txn, &connection.id).await?;
         if was_default {
-            if let Some(next) = store::list(txn, &connection.user_id).await?.into_iter().next() {
+            if let Some(next) = store::list(txn, &connection.user_id)
+                .await?
+                .into_iter()
+                .next()
+            {
                 store::set_default(
                     txn,
                     &connection.user_id,

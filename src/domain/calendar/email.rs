@@ -49,7 +49,9 @@ pub fn reminder_message(
     to: &str,
     message_id: &str,
 ) -> Result<Message, DeliveryError> {
-    let to: Mailbox = to.parse().map_err(|_| DeliveryError::Message("the recipient is not an email address"))?;
+    let to: Mailbox = to
+        .parse()
+        .map_err(|_| DeliveryError::Message("the recipient is not an email address"))?;
     let when = local_start(event.start, &event.time_zone);
     let subject = headline(event, minutes);
     let mut text = format!("{subject}.\n\nWhen: {when}\n");
@@ -115,7 +117,11 @@ pub async fn send_reconnect_notice(ctx: &AppContext, notice: &NewNotification) {
         return;
     };
     let domain = mailer.from().email.domain().to_owned();
-    let key = notice.dedup_key.clone().unwrap_or_default().replace(':', ".");
+    let key = notice
+        .dedup_key
+        .clone()
+        .unwrap_or_default()
+        .replace(':', ".");
     let message = mailer.reminder_email(ReminderEmail {
         to,
         subject: notice.title.clone(),

@@ -163,7 +163,10 @@ pub struct Attendee {
 /// A checked IANA zone.
 pub fn time_zone(raw: &str, field: &'static str) -> Result<Tz> {
     if raw.is_empty() {
-        return Err(AppError::invalid(field, "is required (an IANA zone such as Europe/Berlin)"));
+        return Err(AppError::invalid(
+            field,
+            "is required (an IANA zone such as Europe/Berlin)",
+        ));
     }
     if raw.len() > 64 {
         return Err(AppError::invalid(field, "is not a known IANA time zone"));
@@ -176,11 +179,17 @@ pub fn time_zone(raw: &str, field: &'static str) -> Result<Tz> {
 /// (newlines and tabs allowed where `multiline`).
 pub fn text(raw: &str, field: &'static str, max: usize, multiline: bool) -> Result<String> {
     if raw.chars().count() > max {
-        return Err(AppError::invalid(field, format!("must be at most {max} characters")));
+        return Err(AppError::invalid(
+            field,
+            format!("must be at most {max} characters"),
+        ));
     }
     let bad = |c: char| c.is_control() && !(multiline && matches!(c, '\n' | '\r' | '\t'));
     if raw.chars().any(bad) {
-        return Err(AppError::invalid(field, "must not contain control characters"));
+        return Err(AppError::invalid(
+            field,
+            "must not contain control characters",
+        ));
     }
     Ok(raw.to_owned())
 }
@@ -199,7 +208,14 @@ pub fn email(raw: &str, field: &'static str) -> Result<String> {
     if raw.is_empty() || raw.len() > EMAIL_MAX {
         return Err(bad());
     }
-    if raw.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | ',' | ';' | '"' | '(' | ')' | '[' | ']' | '\\')) {
+    if raw.chars().any(|c| {
+        c.is_whitespace()
+            || c.is_control()
+            || matches!(
+                c,
+                '<' | '>' | ',' | ';' | '"' | '(' | ')' | '[' | ']' | '\\'
+            )
+    }) {
         return Err(bad());
     }
     let (local, domain) = raw.rsplit_once('@').ok_or_else(bad)?;
@@ -250,7 +266,10 @@ pub fn url(raw: &str, field: &'static str) -> Result<String> {
 /// Reminder minutes: at most 5, each 0 to 40,320; sorted, without repeats.
 pub fn reminder_minutes(raw: &[i32], field: &'static str) -> Result<Vec<u32>> {
     if raw.len() > REMINDERS_MAX {
-        return Err(AppError::invalid(field, format!("at most {REMINDERS_MAX} reminders")));
+        return Err(AppError::invalid(
+            field,
+            format!("at most {REMINDERS_MAX} reminders"),
+        ));
     }
     let mut minutes = Vec::with_capacity(raw.len());
     for m in raw {
@@ -258,7 +277,10 @@ pub fn reminder_minutes(raw: &[i32], field: &'static str) -> Result<Vec<u32>> {
             .ok()
             .filter(|m| *m <= REMINDER_MINUTES_MAX)
             .ok_or_else(|| {
-                AppError::invalid(field, format!("each must be 0 to {REMINDER_MINUTES_MAX} minutes"))
+                AppError::invalid(
+                    field,
+                    format!("each must be 0 to {REMINDER_MINUTES_MAX} minutes"),
+                )
             })?;
         minutes.push(m);
     }
@@ -270,7 +292,10 @@ pub fn reminder_minutes(raw: &[i32], field: &'static str) -> Result<Vec<u32>> {
 /// Attendees: at most 100, each with a valid email, no repeats.
 pub fn attendees(raw: Vec<Attendee>) -> Result<Vec<Attendee>> {
     if raw.len() > ATTENDEES_MAX {
-        return Err(AppError::invalid("attendees", format!("at most {ATTENDEES_MAX}")));
+        return Err(AppError::invalid(
+            "attendees",
+            format!("at most {ATTENDEES_MAX}"),
+        ));
     }
     let mut seen = std::collections::HashSet::new();
     let mut out = Vec::with_capacity(raw.len());
@@ -325,14 +350,32 @@ mod tests {
     #[test]
     fn zones_emails_numbers_and_minutes_are_checked() {
         assert!(time_zone("Europe/Berlin", "time_zone").is_ok());
-        assert_eq!(field(time_zone("Mars/Olympus", "time_zone").unwrap_err()), "time_zone");
+        assert_eq!(
+            field(time_zone("Mars/Olympus", "time_zone").unwrap_err()),
+            "time_zone"
+        );
         assert_eq!(field(time_zone("", "time_zone").unwrap_err()), "time_zone");
         assert!(email("ada@example.com", "email").is_ok());
-        for bad in ["", "ada", "ada@", "@x.org", "a b@x.org", "ada@x", "ada@-x.org", "<a@x.org>"] {
+        for bad in [
+            "",
+            "ada",
+            "ada@",
+            "@x.org",
+            "a b@x.org",
+            "ada@x",
+            "ada@-x.org",
+            "<a@x.org>",
+        ] {
             assert!(email(bad, "email").is_err(), "{bad}");
         }
         assert!(e164("+254712345678", "whatsapp_number").is_ok());
-        for bad in ["254712345678", "+0123456789", "+12", "+2547123456789012", "+25471234567a"] {
+        for bad in [
+            "254712345678",
+            "+0123456789",
+            "+12",
+            "+2547123456789012",
+            "+25471234567a",
+        ] {
             assert!(e164(bad, "whatsapp_number").is_err(), "{bad}");
         }
         assert_eq!(reminder_minutes(&[60, 15, 15], "m").unwrap(), vec![15, 60]);

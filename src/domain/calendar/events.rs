@@ -406,7 +406,12 @@ pub async fn update(
         change.title = Set(event::title(title)?);
     }
     if let Some(description) = &patch.description {
-        change.description = Set(event::text(description, "description", DESCRIPTION_MAX, true)?);
+        change.description = Set(event::text(
+            description,
+            "description",
+            DESCRIPTION_MAX,
+            true,
+        )?);
     }
     let start = patch.start.unwrap_or(Some(old.start));
     let end = patch.end.unwrap_or(Some(old.end));

@@ -159,10 +159,7 @@ pub async fn target(
         Some(id) => Some(find(ctx, user_id, id).await?.0),
         None => {
             if calendar_id.is_some() {
-                return Err(AppError::invalid(
-                    "calendar_id",
-                    "needs integration_id",
-                ));
+                return Err(AppError::invalid("calendar_id", "needs integration_id"));
             }
             let rows = store::list(&ctx.db, user_id).await?;
             let default = rows.iter().position(|r| r.is_default).unwrap_or(0);

@@ -215,7 +215,10 @@ async fn push(ctx: &AppContext, event: &Event) -> Pushed {
 
 /// The provider call the event's state needs; `Some` with the provider's
 /// answer after a create or update, `None` after a delete.
-async fn call(ctx: &AppContext, event: &Event) -> std::result::Result<Option<ProviderEvent>, CallError> {
+async fn call(
+    ctx: &AppContext,
+    event: &Event,
+) -> std::result::Result<Option<ProviderEvent>, CallError> {
     let (Some(integration_id), Some(provider)) = (&event.integration_id, event.provider) else {
         return Ok(None);
     };
@@ -226,17 +229,22 @@ async fn call(ctx: &AppContext, event: &Event) -> std::result::Result<Option<Pro
         .ok_or(CallError::App(AppError::NotFound("calendar integration")))?;
     let endpoints = OAuthEndpoints::for_provider(&ctx.config, provider)
         .ok_or(CallError::App(AppError::NotFound("calendar provider")))?;
-    let client = client_of(ctx, provider)
-        .ok_or(CallError::App(AppError::NotFound("calendar provider")))?;
+    let client =
+        client_of(ctx, provider).ok_or(CallError::App(AppError::NotFound("calendar provider")))?;
     let client = &*client;
-    let calendar_id = event.calendar_id.clone().unwrap_or_else(|| "primary".to_owned());
+    let calendar_id = event
+        .calendar_id
+        .clone()
+        .unwrap_or_else(|| "primary".to_owned());
     let calendar_id = calendar_id.as_str();
     let body = body_of(event).ok_or_else(|| {
         CallError::App(AppError::Internal(anyhow::anyhow!("stored zone unknown")))
     })?;
     let body = &body;
     match (event.status, event.provider_event_id.as_deref()) {
-        (EventStatus::Cancelled, None) if provider != crate::domain::types::Provider::Google => Ok(None),
+        (EventStatus::Cancelled, None) if provider != crate::domain::types::Provider::Google => {
+            Ok(None)
+        }
         (EventStatus::Cancelled, provider_id) => {
             // Google's id is ours, derived: a create that may have reached it is deleted too
             let id = provider_id.map(str::to_owned);
@@ -259,15 +267,19 @@ async fn call(ctx: &AppContext, event: &Event) -> std::result::Result<Option<Pro
             .await
             .map(|()| None)
         }
-        (EventStatus::Scheduled, None) => with_fresh_token(ctx, &endpoints, &connection, |token| async move {
-            client.create_event(&token, calendar_id, body).await
-        })
-        .await
-        .map(Some),
-        (EventStatus::Scheduled, Some(id)) => with_fresh_token(ctx, &endpoints, &connection, |token| async move {
-            client.update_event(&token, calendar_id, id, body).await
-        })
-        .await
-        .map(Some),
+        (EventStatus::Scheduled, None) => {
+            with_fresh_token(ctx, &endpoints, &connection, |token| async move {
+                client.create_event(&token, calendar_id, body).await
+            })
+            .await
+            .map(Some)
+        }
+        (EventStatus::Scheduled, Some(id)) => {
+            with_fresh_token(ctx, &endpoints, &connection, |token| async move {
+                client.update_event(&token, calendar_id, id, body).await
+            })
+            .await
+            .map(Some)
+        }
     }
 }

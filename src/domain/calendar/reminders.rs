@@ -31,8 +31,7 @@ use crate::{
     error::AppError,
     jobs::{Job, JobError, JobHandler, KindSettings, NewJob, Registry},
     store::{
-        calendar_events,
-        jobs as job_store,
+        calendar_events, jobs as job_store,
         reminders::{self as store, DeliveryRow},
     },
 };
@@ -207,11 +206,14 @@ pub async fn deliver(
     if !prefs.reaches(payload.channel) {
         return Ok(ReminderOutcome::Skipped("channel off"));
     }
-    let delivered = match channels::send(ctx, &event, payload.minutes, payload.channel, &prefs, &key).await {
-        Ok(Delivered::Sent(external_id)) => external_id,
-        Ok(Delivered::NotConfigured) => return Ok(ReminderOutcome::Skipped("channel not configured")),
-        Err(err) => return Err(err),
-    };
+    let delivered =
+        match channels::send(ctx, &event, payload.minutes, payload.channel, &prefs, &key).await {
+            Ok(Delivered::Sent(external_id)) => external_id,
+            Ok(Delivered::NotConfigured) => {
+                return Ok(ReminderOutcome::Skipped("channel not configured"))
+            }
+            Err(err) => return Err(err),
+        };
     store::record_delivery(
         &ctx.db,
         DeliveryRow {
