@@ -229,5 +229,10 @@ pub async fn deliver(
     )
     .await
     .map_err(|e| JobError::from(AppError::from(e)))?;
+    tracing::info!(
+        channel = payload.channel.as_str(),
+        minutes = payload.minutes,
+        "reminder delivered"
+    );
     Ok(ReminderOutcome::Delivered(delivered))
 }
