@@ -10,8 +10,11 @@
 //! - [`http`]: the axum shim (health, readiness, metrics, callbacks, webhooks).
 //! - [`domain`]: the rules, free of transport types; `domain::connections` is the
 //!   connection lifecycle every provider shares, each provider adding only its
-//!   own parts through a `Connector`; the sweeps above the engine
-//!   (`domain::sweeps`: token refresh, prune, rewrap; `domain::linkedin::jobs`).
+//!   own parts through a `Connector`; `domain::linkedin` and
+//!   `domain::calendar` (events, availability, reminders) hold only their own;
+//!   `domain::notifications` the in-app notifications and their stream; the
+//!   job kinds above the engine (`domain::sweeps`: token refresh, prune,
+//!   rewrap; `domain::linkedin::jobs`; `domain::calendar::{reminders, push}`).
 //! - [`oauth`]: authorization-code and client-credentials flows, sealed token
 //!   storage, single-flight refresh.
 //! - [`providers`]: outbound calls to providers through one HTTP client with
