@@ -633,6 +633,151 @@ async fn availability_merges_two_calendars_and_reports_the_failing_one(backend: 
     assert_eq!(spans(&one.busy), vec![(540, 600)]);
 }
 
+async fn disconnect_keeps_events_and_reminders_unless_asked(backend: Backend) {
+    let cal = cal(backend, |_| {}).await;
+    let google = cal.connected("ada", proto::Provider::Google).await;
+    let microsoft = cal.connected("ada", proto::Provider::Microsoft).await;
+    let start = Utc::now() + chrono::Duration::days(2);
+    let mut in_google = interview("In Google", start, "Africa/Nairobi");
+    in_google.integration_id = google.clone();
+    let g_event = cal.create("ada", in_google).await.expect("create");
+    let mut in_outlook = interview("In Outlook", start, "Africa/Nairobi");
+    in_outlook.integration_id = microsoft.clone();
+    let m_event = cal.create("ada", in_outlook).await.expect("create");
+    let pending = |id: String| {
+        let cal = &cal;
+        async move {
+            cal.count(&format!(
+                "SELECT COUNT(*) AS n FROM jobs WHERE state = 'pending' AND unique_key LIKE 'reminder:{id}:%'"
+            ))
+            .await
+        }
+    };
+    assert_eq!(pending(g_event.id.clone()).await, 6);
+
+    let mut client = cal.client().await;
+    // Google: revoked at Google (RFC 7009), tokens gone, event and reminders stay
+    let done = client
+        .disconnect_calendar(authed(
+            proto::DisconnectCalendarRequest {
+                integration_id: google.clone(),
+                cancel_pending_reminders: false,
+            },
+            &token("ada", &[]),
+        ))
+        .await
+        .expect("disconnect")
+        .into_inner();
+    assert!(done.revoked_at_provider);
+    assert_eq!(done.reminders_cancelled, 0);
+    assert_eq!(
+        cal.google_handle.log.count(http::Method::POST, "/revoke"),
+        1
+    );
+    assert_eq!(
+        cal.google.live_event_count(GOOGLE_MAIL),
+        1,
+        "the event stays in the calendar"
+    );
+    assert_eq!(pending(g_event.id.clone()).await, 6, "its reminders stay");
+    let kept = cal.get("ada", &g_event.id).await.expect("still ours");
+    assert_eq!(kept.sync_state(), proto::EventSyncState::NotConnected);
+    assert_eq!(
+        cal.count(&format!(
+            "SELECT COUNT(*) AS n FROM oauth_credentials WHERE id = '{google}'"
+        ))
+        .await,
+        0,
+        "the tokens are deleted"
+    );
+    // Outlook has no revocation endpoint; asked to, the reminders go too
+    let done = client
+        .disconnect_calendar(authed(
+            proto::DisconnectCalendarRequest {
+                integration_id: microsoft.clone(),
+                cancel_pending_reminders: true,
+            },
+            &token("ada", &[]),
+        ))
+        .await
+        .expect("disconnect")
+        .into_inner();
+    assert!(!done.revoked_at_provider);
+    assert_eq!(done.reminders_cancelled, 2);
+    assert_eq!(pending(m_event.id.clone()).await, 0);
+    assert_eq!(cal.microsoft.event_count(&microsoft_mail(&cal)), 1);
+    assert!(cal.integrations("ada").await.is_empty());
+    // gone for everyone: a second disconnect, or another user's, is NOT_FOUND
+    let err = client
+        .disconnect_calendar(authed(
+            proto::DisconnectCalendarRequest {
+                integration_id: microsoft,
+                cancel_pending_reminders: false,
+            },
+            &token("ada", &[]),
+        ))
+        .await
+        .expect_err("gone");
+    assert_eq!(err.code(), Code::NotFound);
+}
+
+async fn outlooks_rotated_refresh_token_is_kept_every_time(backend: Backend) {
+    let cal = cal(backend, |_| {}).await;
+    let integration = cal.connected("ada", proto::Provider::Microsoft).await;
+    let start = Utc::now() + chrono::Duration::days(2);
+    for round in 0..3 {
+        // every access token expires: the next call refreshes, and Microsoft
+        // answers a new refresh token, the old one no longer working
+        cal.microsoft.oauth().expire_all_access_tokens();
+        let mut request = interview(&format!("Round {round}"), start, "Africa/Nairobi");
+        request.integration_id = integration.clone();
+        let event = cal.create("ada", request).await.expect("create");
+        assert_eq!(
+            event.sync_state(),
+            proto::EventSyncState::Synced,
+            "round {round}: {event:?}"
+        );
+    }
+    assert_eq!(cal.microsoft.oauth().token_requests("refresh_token"), 3);
+    assert_eq!(cal.microsoft.event_count(&microsoft_mail(&cal)), 3);
+    let list = cal.integrations("ada").await;
+    assert_eq!(list[0].state(), proto::ConnectionState::Connected);
+}
+
+async fn the_flag_off_answers_failed_precondition_naming_it(backend: Backend) {
+    let cal = cal(backend, |c| c.calendar.enable_calendar_integration = false).await;
+    let mut client = cal.client().await;
+    let err = client
+        .start_calendar_auth(authed(
+            proto::StartCalendarAuthRequest {
+                provider: proto::Provider::Google.into(),
+            },
+            &token("ada", &[]),
+        ))
+        .await
+        .expect_err("off");
+    assert_eq!(err.code(), Code::FailedPrecondition);
+    assert!(
+        err.message().contains("ENABLE_CALENDAR_INTEGRATION"),
+        "{err:?}"
+    );
+    let start = Utc::now() + chrono::Duration::days(1);
+    let err = cal
+        .create("ada", interview("Off", start, "Africa/Nairobi"))
+        .await
+        .expect_err("off");
+    assert_eq!(err.code(), Code::FailedPrecondition);
+    assert!(err.message().contains("ENABLE_CALENDAR_INTEGRATION"));
+    let err = client
+        .list_calendar_integrations(authed(
+            proto::ListCalendarIntegrationsRequest {},
+            &token("ada", &[]),
+        ))
+        .await
+        .expect_err("off");
+    assert_eq!(err.code(), Code::FailedPrecondition);
+}
+
 db_tests!(
     connect_both_providers_and_choose_the_default,
     a_bad_provider_is_refused_by_name,
@@ -644,4 +789,7 @@ db_tests!(
     another_users_event_is_not_found,
     bad_input_names_its_field,
     availability_merges_two_calendars_and_reports_the_failing_one,
+    disconnect_keeps_events_and_reminders_unless_asked,
+    outlooks_rotated_refresh_token_is_kept_every_time,
+    the_flag_off_answers_failed_precondition_naming_it,
 );
