@@ -349,6 +349,10 @@ pub struct CalendarSettings {
     /// The template's language code.
     #[arg(long, env = "WHATSAPP_TEMPLATE_LANGUAGE", default_value = "en")]
     pub whatsapp_template_language: String,
+    /// Messages per second to the Cloud API, for the whole business number
+    /// (Meta's default throughput is 80; 1,000 after its automatic upgrade).
+    #[arg(long, env = "WHATSAPP_RATE_LIMIT_RPS", default_value_t = 80)]
+    pub whatsapp_rate_limit_rps: u32,
 }
 
 /// How the SMTP connection is secured.

@@ -113,11 +113,19 @@ pub fn outbound_config(config: &Config) -> OutboundConfig {
     // with a burst of a twentieth of a second's worth, which lets the pacing
     // catch up on timer overshoot; no second ever sees more than rps + burst
     let rps = config.linkedin.linkedin_rate_limit_rps.max(1);
-    outbound.with_provider(crate::providers::linkedin::PROVIDER, |p| {
+    let outbound = outbound.with_provider(crate::providers::linkedin::PROVIDER, |p| {
         p.budget.requests = rps;
         p.budget.per = Duration::from_secs(1);
         p.budget.burst = (rps / 20).max(1);
         p.budget.max_wait = Duration::from_secs(30);
+    });
+    // WhatsApp's throughput is per business number: one budget for every recipient
+    let rps = config.calendar.whatsapp_rate_limit_rps.max(1);
+    outbound.with_provider(crate::providers::whatsapp::PROVIDER, |p| {
+        p.budget.requests = rps;
+        p.budget.per = Duration::from_secs(1);
+        p.budget.burst = (rps / 20).max(1);
+        p.budget.max_wait = Duration::from_secs(10);
     })
 }
 

@@ -9,6 +9,8 @@
 //! - [`load`]: the driver (closed and open loop) and its latency record.
 //! - [`idle`]: resident memory of an idle `serve` child process.
 //! - [`report`]: the table and the JSON line.
+//! - [`reminders`]: `bench reminders`, reminders all due at once on every
+//!   channel, and `CreateEvent` against the Google sandbox.
 //! - [`jobs`]: `bench jobs`, the job engine against bare claim-and-complete
 //!   SQL; [`jobs_lag`]: lag of due jobs while the prune sweep empties a
 //!   large table; [`jobs_report`]: their table and JSON line.
@@ -20,6 +22,7 @@ pub mod jobs_lag;
 pub mod jobs_report;
 pub mod linkedin;
 pub mod load;
+pub mod reminders;
 pub mod report;
 pub mod targets;
 
@@ -78,6 +81,9 @@ pub enum Suite {
     Jobs(jobs::JobsArgs),
     /// Connected users synced by the engine against a rate-limited sandbox LinkedIn.
     Linkedin(linkedin::LinkedInArgs),
+    /// Reminders all due at once on email, WhatsApp and in-app, and
+    /// `CreateEvent` against the Google sandbox.
+    Reminders(reminders::RemindersArgs),
 }
 
 /// Settings of `bench server`.
@@ -122,6 +128,7 @@ pub async fn run(args: BenchArgs, base: Config) -> anyhow::Result<()> {
         Some(Suite::Server(server)) => run_server(server, base).await,
         Some(Suite::Jobs(jobs)) => jobs::run(jobs, base).await,
         Some(Suite::Linkedin(args)) => linkedin::run(args, base).await,
+        Some(Suite::Reminders(args)) => reminders::run(args, base).await,
     }
 }
 
