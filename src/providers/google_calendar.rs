@@ -57,6 +57,9 @@ pub struct GoogleCalendarClient {
     http: OutboundHttp,
     api_base: Url,
     userinfo_base: Url,
+    /// The connection whose rate budget the calls spend (Google's quota is
+    /// per user: 600 requests a minute).
+    credential_key: Option<String>,
 }
 
 /// The Google event id for our id: base32hex (`0-9a-v`), 5 to 1024 long, as
@@ -204,6 +207,21 @@ impl GoogleCalendarClient {
             http,
             api_base,
             userinfo_base,
+            credential_key: None,
+        }
+    }
+
+    /// The same client, its calls spending the budget of `key` (a connection id).
+    pub fn with_credential_key(mut self, key: impl Into<String>) -> Self {
+        self.credential_key = Some(key.into());
+        self
+    }
+
+    fn call<'a>(&'a self, operation: &'a str) -> ProviderCall<'a> {
+        let call = ProviderCall::idempotent(PROVIDER, operation);
+        match &self.credential_key {
+            Some(key) => call.with_credential(key),
+            None => call,
         }
     }
 
@@ -224,7 +242,7 @@ impl GoogleCalendarClient {
         let client = self.http.client();
         let result = self
             .http
-            .send(ProviderCall::idempotent(PROVIDER, "get_event"), || {
+            .send(self.call("get_event"), || {
                 client
                     .get(url.clone())
                     .header("authorization", bearer(token))
@@ -249,7 +267,7 @@ impl GoogleCalendarClient {
         let client = self.http.client();
         let response = self
             .http
-            .send(ProviderCall::idempotent(PROVIDER, "find_event"), || {
+            .send(self.call("find_event"), || {
                 client
                     .get(url.clone())
                     .query(&[
@@ -291,7 +309,7 @@ impl GoogleCalendarClient {
         // the same full patch twice leaves the same event: idempotent
         let response = self
             .http
-            .send(ProviderCall::idempotent(PROVIDER, operation), || {
+            .send(self.call(operation), || {
                 client
                     .patch(url.clone())
                     .query(&[("sendUpdates", send_updates(event.notify_attendees))])
@@ -337,7 +355,7 @@ impl GoogleCalendarClient {
         let client = self.http.client();
         let response = self
             .http
-            .send(ProviderCall::idempotent(PROVIDER, "userinfo"), || {
+            .send(self.call("userinfo"), || {
                 client
                     .get(url.clone())
                     .header("authorization", bearer(token))
@@ -370,7 +388,7 @@ impl CalendarProvider for GoogleCalendarClient {
         for _ in 0..MAX_CALENDAR_PAGES {
             let result = self
                 .http
-                .send(ProviderCall::idempotent(PROVIDER, "calendar_list"), || {
+                .send(self.call("calendar_list"), || {
                     let mut request = client
                         .get(url.clone())
                         .query(&[("maxResults", "250")])
@@ -436,7 +454,7 @@ impl CalendarProvider for GoogleCalendarClient {
         // idempotent: the id is fixed, so a retry after a timeout cannot make
         // a second event (it answers 409 and is resolved below); client
         // errors come back as responses so the 409 can be read
-        let call = ProviderCall::idempotent(PROVIDER, "create_event").passing_client_errors();
+        let call = self.call("create_event").passing_client_errors();
         let response = self
             .http
             .send(call, || {
@@ -482,7 +500,7 @@ impl CalendarProvider for GoogleCalendarClient {
         let client = self.http.client();
         let result = self
             .http
-            .send(ProviderCall::idempotent(PROVIDER, "delete_event"), || {
+            .send(self.call("delete_event"), || {
                 client
                     .delete(url.clone())
                     .query(&[("sendUpdates", send_updates(notify_attendees))])
@@ -515,7 +533,7 @@ impl CalendarProvider for GoogleCalendarClient {
         // a read, though a POST
         let response = self
             .http
-            .send(ProviderCall::idempotent(PROVIDER, "free_busy"), || {
+            .send(self.call("free_busy"), || {
                 client
                     .post(url.clone())
                     .header("authorization", bearer(token))

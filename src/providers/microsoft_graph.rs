@@ -45,6 +45,9 @@ const PREFER_UTC: &str = "outlook.timezone=\"UTC\"";
 pub struct MicrosoftGraphClient {
     http: OutboundHttp,
     api_base: Url,
+    /// The connection whose rate budget the calls spend (Outlook's limits
+    /// are per mailbox).
+    credential_key: Option<String>,
 }
 
 /// Minimal HTML escaping for text put into an HTML body.
@@ -146,7 +149,25 @@ fn decode(message: &str) -> ProviderError {
 impl MicrosoftGraphClient {
     /// A client of Graph at `api_base` (`https://graph.microsoft.com`).
     pub fn new(http: OutboundHttp, api_base: Url) -> Self {
-        Self { http, api_base }
+        Self {
+            http,
+            api_base,
+            credential_key: None,
+        }
+    }
+
+    /// The same client, its calls spending the budget of `key` (a connection id).
+    pub fn with_credential_key(mut self, key: impl Into<String>) -> Self {
+        self.credential_key = Some(key.into());
+        self
+    }
+
+    fn call<'a>(&'a self, operation: &'a str) -> ProviderCall<'a> {
+        let call = ProviderCall::idempotent(PROVIDER, operation);
+        match &self.credential_key {
+            Some(key) => call.with_credential(key),
+            None => call,
+        }
     }
 
     fn url(&self, segments: &[&str]) -> Result<Url, ProviderError> {
@@ -164,7 +185,7 @@ impl MicrosoftGraphClient {
         let client = self.http.client();
         let response = self
             .http
-            .send(ProviderCall::idempotent(PROVIDER, operation), || {
+            .send(self.call(operation), || {
                 client
                     .get(url.clone())
                     .header("authorization", bearer(token))
@@ -240,7 +261,7 @@ impl CalendarProvider for MicrosoftGraphClient {
         // idempotent: Graph dedupes creates by transactionId
         let response = self
             .http
-            .send(ProviderCall::idempotent(PROVIDER, "create_event"), || {
+            .send(self.call("create_event"), || {
                 client
                     .post(url.clone())
                     .header("authorization", bearer(token))
@@ -264,7 +285,7 @@ impl CalendarProvider for MicrosoftGraphClient {
         let client = self.http.client();
         let response = self
             .http
-            .send(ProviderCall::idempotent(PROVIDER, "update_event"), || {
+            .send(self.call("update_event"), || {
                 client
                     .patch(url.clone())
                     .header("authorization", bearer(token))
@@ -287,7 +308,7 @@ impl CalendarProvider for MicrosoftGraphClient {
         let client = self.http.client();
         let result = self
             .http
-            .send(ProviderCall::idempotent(PROVIDER, "delete_event"), || {
+            .send(self.call("delete_event"), || {
                 client
                     .delete(url.clone())
                     .header("authorization", bearer(token))
@@ -314,7 +335,7 @@ impl CalendarProvider for MicrosoftGraphClient {
         // a read, though a POST
         let response = self
             .http
-            .send(ProviderCall::idempotent(PROVIDER, "get_schedule"), || {
+            .send(self.call("get_schedule"), || {
                 client
                     .post(url.clone())
                     .header("authorization", bearer(token))

@@ -146,7 +146,7 @@ pub async fn availability(
                 .ok_or_else(|| "disconnected".to_owned())?;
             let endpoints = OAuthEndpoints::for_provider(&ctx.config, account.provider)
                 .ok_or_else(|| "not a calendar provider".to_owned())?;
-            let client = client_of(ctx, account.provider)
+            let client = client_of(ctx, account.provider, Some(&account.id))
                 .ok_or_else(|| "not a calendar provider".to_owned())?;
             let client = &*client;
             let calendar_ids: Vec<String> = vec![account.default_calendar_id.clone()];

@@ -67,7 +67,7 @@ impl Connector for CalendarConnector {
     async fn connect(&self, connecting: Connecting<'_>) -> std::result::Result<(), ConnectFailure> {
         let ctx = connecting.ctx;
         let provider = connecting.provider;
-        let client = client_of(ctx, provider).ok_or_else(|| {
+        let client = client_of(ctx, provider, None).ok_or_else(|| {
             ConnectFailure::new("unsupported_provider", "not a calendar provider")
         })?;
         let account = client

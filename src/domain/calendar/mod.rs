@@ -56,21 +56,36 @@ pub fn ensure_enabled(config: &Config) -> Result<()> {
     }
 }
 
-/// The API client of a calendar provider (`None` for another provider, or
-/// a base URL that does not parse, which start-up already refused).
-pub fn client_of(ctx: &AppContext, provider: Provider) -> Option<Box<dyn CalendarProvider>> {
+/// The API client of a calendar provider, its calls spending the rate
+/// budget of `connection` when given (both providers' quotas are per user);
+/// `None` for another provider, or a base URL that does not parse.
+pub fn client_of(
+    ctx: &AppContext,
+    provider: Provider,
+    connection: Option<&str>,
+) -> Option<Box<dyn CalendarProvider>> {
     let p = &ctx.config.providers;
     let url = |raw: &str| url::Url::parse(raw).ok();
     match provider {
-        Provider::Google => Some(Box::new(GoogleCalendarClient::new(
-            ctx.outbound.clone(),
-            url(&p.google_api_base_url)?,
-            url(&p.google_userinfo_base_url)?,
-        ))),
-        Provider::Microsoft => Some(Box::new(MicrosoftGraphClient::new(
-            ctx.outbound.clone(),
-            url(&p.microsoft_api_base_url)?,
-        ))),
+        Provider::Google => {
+            let client = GoogleCalendarClient::new(
+                ctx.outbound.clone(),
+                url(&p.google_api_base_url)?,
+                url(&p.google_userinfo_base_url)?,
+            );
+            Some(Box::new(match connection {
+                Some(key) => client.with_credential_key(key),
+                None => client,
+            }))
+        }
+        Provider::Microsoft => {
+            let client =
+                MicrosoftGraphClient::new(ctx.outbound.clone(), url(&p.microsoft_api_base_url)?);
+            Some(Box::new(match connection {
+                Some(key) => client.with_credential_key(key),
+                None => client,
+            }))
+        }
         _ => None,
     }
 }

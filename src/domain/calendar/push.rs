@@ -229,8 +229,8 @@ async fn call(
         .ok_or(CallError::App(AppError::NotFound("calendar integration")))?;
     let endpoints = OAuthEndpoints::for_provider(&ctx.config, provider)
         .ok_or(CallError::App(AppError::NotFound("calendar provider")))?;
-    let client =
-        client_of(ctx, provider).ok_or(CallError::App(AppError::NotFound("calendar provider")))?;
+    let client = client_of(ctx, provider, Some(&connection.id))
+        .ok_or(CallError::App(AppError::NotFound("calendar provider")))?;
     let client = &*client;
     let calendar_id = event
         .calendar_id
