@@ -263,12 +263,19 @@ async fn run_on(args: &RemindersArgs, base: Config, url: &str) -> anyhow::Result
         ))
         .await?;
     let mut lateness = Vec::with_capacity(rows.len());
+    let mut by_channel: std::collections::BTreeMap<String, Vec<f64>> = Default::default();
     for row in rows {
+        let channel: String = row.try_get_by_index(0)?;
         let due_at: DateTime<Utc> = row.try_get_by_index(1)?;
         let at: DateTime<Utc> = row.try_get_by_index(2)?;
-        lateness.push((at - due_at).num_milliseconds() as f64 / 1000.0);
+        let late = (at - due_at).num_milliseconds() as f64 / 1000.0;
+        lateness.push(late);
+        by_channel.entry(channel).or_default().push(late);
     }
     lateness.sort_by(f64::total_cmp);
+    for list in by_channel.values_mut() {
+        list.sort_by(f64::total_cmp);
+    }
     let mails = smtp.messages();
     let message_ids: HashSet<String> = mails
         .iter()
@@ -322,6 +329,23 @@ async fn run_on(args: &RemindersArgs, base: Config, url: &str) -> anyhow::Result
     );
     println!("{:<52}{:>12}", "dead jobs", dead);
     println!("{:<52}{:>12.2}", "lateness p50, s", p50);
+    for (channel, list) in &by_channel {
+        println!(
+            "{:<52}{:>12}",
+            format!("  {channel}: p50 / p99 / max, s"),
+            format!(
+                "{:.1} / {:.1} / {:.1}",
+                quantile(list, 0.5),
+                quantile(list, 0.99),
+                list.last().copied().unwrap_or(0.0)
+            )
+        );
+    }
+    println!(
+        "{:<52}{:>12.0}",
+        "deliveries per second (first due to last delivered)",
+        delivered as f64 / max.max(0.001)
+    );
     println!();
     println!("{:<52}{:>12}{:>12}", "run", "p50 ms", "p99 ms");
     println!(
