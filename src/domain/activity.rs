@@ -16,10 +16,7 @@ use crate::{
     store::activity::{self as store, ListFilter, Scope},
 };
 
-/// Page size when the caller sets none.
-pub const DEFAULT_PAGE_SIZE: u32 = 50;
-/// Largest page a caller may ask for.
-pub const MAX_PAGE_SIZE: u32 = 500;
+pub use super::page_token::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 
 /// One activity as the caller sees it.
 #[derive(Clone, Debug)]
@@ -64,16 +61,7 @@ pub async fn list(
     caller: &Identity,
     query: ActivityQuery,
 ) -> Result<ActivityPage> {
-    let page_size = match query.page_size {
-        0 => DEFAULT_PAGE_SIZE,
-        n if n > MAX_PAGE_SIZE => {
-            return Err(AppError::invalid(
-                "page_size",
-                format!("must be at most {MAX_PAGE_SIZE}"),
-            ))
-        }
-        n => n,
-    };
+    let page_size = crate::domain::page_token::page_size(query.page_size)?;
     if let (Some(start), Some(end)) = (query.start, query.end) {
         if start >= end {
             return Err(AppError::invalid("start_time", "must be before end_time"));

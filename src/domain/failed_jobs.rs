@@ -5,10 +5,7 @@ use sea_orm::ConnectionTrait;
 
 use crate::{
     auth::Identity,
-    domain::{
-        activity::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE},
-        page_token,
-    },
+    domain::page_token,
     error::{AppError, Result},
     store::jobs::{self as store, DeadScope, JobRow},
     vocab::JobState,
@@ -78,16 +75,7 @@ pub async fn list(
     page_token: Option<&str>,
 ) -> Result<FailedJobsPage> {
     let (all, orgs) = scope(caller)?;
-    let page_size = match page_size {
-        0 => DEFAULT_PAGE_SIZE,
-        n if n > MAX_PAGE_SIZE => {
-            return Err(AppError::invalid(
-                "page_size",
-                format!("must be at most {MAX_PAGE_SIZE}"),
-            ))
-        }
-        n => n,
-    };
+    let page_size = crate::domain::page_token::page_size(page_size)?;
     let before_id = page_token.map(decode_token).transpose()?;
     let scope = if all {
         DeadScope::All

@@ -23,10 +23,7 @@ use tokio::sync::broadcast;
 use crate::{
     auth::Identity,
     context::AppContext,
-    domain::{
-        activity::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE},
-        page_token,
-    },
+    domain::page_token,
     error::{AppError, Result},
     store::notifications::{self as store, NewNotification, NotificationRow},
 };
@@ -158,16 +155,7 @@ pub async fn list(
     page_size: u32,
     page_token: &str,
 ) -> Result<NotificationPage> {
-    let page_size = match page_size {
-        0 => DEFAULT_PAGE_SIZE,
-        n if n > MAX_PAGE_SIZE => {
-            return Err(AppError::invalid(
-                "page_size",
-                format!("must be at most {MAX_PAGE_SIZE}"),
-            ))
-        }
-        n => n,
-    };
+    let page_size = crate::domain::page_token::page_size(page_size)?;
     let before = if page_token.is_empty() {
         None
     } else {

@@ -13,6 +13,24 @@ use crate::{
     limits::PAGE_TOKEN_MAX,
 };
 
+/// Page size when the caller sets none.
+pub const DEFAULT_PAGE_SIZE: u32 = 50;
+/// Largest page a caller may ask for.
+pub const MAX_PAGE_SIZE: u32 = 500;
+
+/// The page size a caller asked for: 0 is the default, above the maximum is
+/// `INVALID_ARGUMENT page_size`.
+pub fn page_size(requested: u32) -> Result<u32> {
+    match requested {
+        0 => Ok(DEFAULT_PAGE_SIZE),
+        n if n > MAX_PAGE_SIZE => Err(AppError::invalid(
+            "page_size",
+            format!("must be at most {MAX_PAGE_SIZE}"),
+        )),
+        n => Ok(n),
+    }
+}
+
 /// The token of a page that ends at `key`, under `prefix` (e.g. `a1`).
 pub fn encode(prefix: &str, key: &str) -> String {
     URL_SAFE_NO_PAD.encode(format!("{prefix}:{key}"))

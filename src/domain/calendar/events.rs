@@ -17,11 +17,7 @@ use super::{
 use crate::{
     auth::Identity,
     context::AppContext,
-    domain::{
-        activity::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE},
-        page_token,
-        types::Provider,
-    },
+    domain::{page_token, types::Provider},
     error::{is_unique_violation, AppError, Result},
     store::calendar_events::{self as store, EventChange, EventCursor, EventFilter, EventRow},
 };
@@ -284,16 +280,7 @@ fn parse_cursor(raw: &str) -> Option<EventCursor> {
 /// The caller's events, soonest first.
 pub async fn list(ctx: &AppContext, caller: &Identity, query: EventQuery) -> Result<EventPage> {
     super::ensure_enabled(&ctx.config)?;
-    let page_size = match query.page_size {
-        0 => DEFAULT_PAGE_SIZE,
-        n if n > MAX_PAGE_SIZE => {
-            return Err(AppError::invalid(
-                "page_size",
-                format!("must be at most {MAX_PAGE_SIZE}"),
-            ))
-        }
-        n => n,
-    };
+    let page_size = crate::domain::page_token::page_size(query.page_size)?;
     if let (Some(from), Some(until)) = (query.from, query.until) {
         if from >= until {
             return Err(AppError::invalid("start_time", "must be before end_time"));
