@@ -101,6 +101,24 @@ async fn connect_both_providers_and_choose_the_default(backend: Backend) {
         .expect("authorize");
     assert!(ms_auth.query.unwrap_or_default().contains("offline_access"));
 
+    // the cross-cutting overview shows both calendar connections
+    let status = cal
+        .app
+        .integration()
+        .await
+        .get_integration_status(authed(
+            proto::GetIntegrationStatusRequest {},
+            &token("ada", &[]),
+        ))
+        .await
+        .expect("status")
+        .into_inner();
+    assert_eq!(status.calendars.len(), 2, "{status:?}");
+    assert!(status
+        .calendars
+        .iter()
+        .all(|c| c.state() == proto::ConnectionState::Connected));
+
     // another user sees none of it
     assert!(cal.integrations("bob").await.is_empty());
     let err = cal
