@@ -60,6 +60,9 @@ pub struct RemindersArgs {
     /// `REMINDER_CONCURRENCY` of the service under test.
     #[arg(long, default_value_t = 64)]
     pub concurrency: usize,
+    /// `DATABASE_MAX_CONNECTIONS` of the service under test.
+    #[arg(long, default_value_t = 32)]
+    pub db_connections: u32,
     /// `SMTP_POOL_SIZE` of the service under test.
     #[arg(long, default_value_t = 16)]
     pub smtp_pool: u32,
@@ -134,7 +137,7 @@ async fn run_on(args: &RemindersArgs, base: Config, url: &str) -> anyhow::Result
     let (_, keys) = Keyring::generate("bench")?;
     let mut config = base;
     config.database_url = url.to_owned();
-    config.database_max_connections = 32;
+    config.database_max_connections = args.db_connections.max(2);
     config.jwt_secret = Some(random_secret());
     config.jwt_public_key_file = None;
     config.jwt_private_key_file = None;
