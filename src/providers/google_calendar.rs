@@ -218,11 +218,8 @@ impl GoogleCalendarClient {
     }
 
     fn call<'a>(&'a self, operation: &'a str) -> ProviderCall<'a> {
-        let call = ProviderCall::idempotent(PROVIDER, operation);
-        match &self.credential_key {
-            Some(key) => call.with_credential(key),
-            None => call,
-        }
+        ProviderCall::idempotent(PROVIDER, operation)
+            .with_optional_credential(self.credential_key.as_deref())
     }
 
     fn url(&self, segments: &[&str]) -> Result<Url, ProviderError> {

@@ -50,22 +50,11 @@ pub struct MicrosoftGraphClient {
     credential_key: Option<String>,
 }
 
-/// Minimal HTML escaping for text put into an HTML body.
+/// Text put into an HTML body: `& < > " '` escaped, line breaks as `<br>`.
 fn escape_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            '\n' => out.push_str("<br>"),
-            '\r' => {}
-            c => out.push(c),
-        }
-    }
-    out
+    html_escape::encode_quoted_attribute(text)
+        .replace('\r', "")
+        .replace('\n', "<br>")
 }
 
 /// The event's body: HTML with the description and a link when there is a
@@ -163,11 +152,8 @@ impl MicrosoftGraphClient {
     }
 
     fn call<'a>(&'a self, operation: &'a str) -> ProviderCall<'a> {
-        let call = ProviderCall::idempotent(PROVIDER, operation);
-        match &self.credential_key {
-            Some(key) => call.with_credential(key),
-            None => call,
-        }
+        ProviderCall::idempotent(PROVIDER, operation)
+            .with_optional_credential(self.credential_key.as_deref())
     }
 
     fn url(&self, segments: &[&str]) -> Result<Url, ProviderError> {

@@ -26,19 +26,9 @@ pub fn message_id(mailer: &Mailer, event_id: &str, minutes: u32) -> String {
     format!("<reminder.{event_id}.{minutes}.email@{domain}>")
 }
 
+/// Text put into the HTML part: `& < > " '` escaped.
 fn escape_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
+    html_escape::encode_quoted_attribute(text).into_owned()
 }
 
 /// The reminder email of `event`, `minutes` before it, to `to`.

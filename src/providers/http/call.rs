@@ -89,6 +89,15 @@ impl<'a> ProviderCall<'a> {
             ..self
         }
     }
+
+    /// The same call, spending the budget of `key` when there is one (else
+    /// the provider's shared budget).
+    pub fn with_optional_credential(self, key: Option<&'a str>) -> Self {
+        Self {
+            credential_key: key,
+            ..self
+        }
+    }
 }
 
 /// A successful (status below 400) answer, read in full.
