@@ -137,6 +137,22 @@ pub async fn notify(ctx: &AppContext, notice: NewNotification) -> Result<(Notifi
     Ok(created)
 }
 
+/// Creates notifications together, each with its dedup key, and wakes
+/// their users' streams; answers the notification of every key.
+pub async fn notify_many(
+    ctx: &AppContext,
+    notices: Vec<NewNotification>,
+) -> Result<Vec<NotificationRow>> {
+    let rows = store::create_many(&ctx.db, notices).await?;
+    let mut users: Vec<&str> = rows.iter().map(|r| r.user_id.as_str()).collect();
+    users.sort_unstable();
+    users.dedup();
+    for user in users {
+        ctx.notifications.ping(user);
+    }
+    Ok(rows)
+}
+
 /// One page of the caller's notifications.
 #[derive(Clone, Debug)]
 pub struct NotificationPage {

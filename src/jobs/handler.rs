@@ -26,7 +26,7 @@ impl Job {
 }
 
 /// Why a run did not succeed, and what to do about it.
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum JobError {
     /// Worth another attempt after the kind's backoff.
     #[error("{0}")]
@@ -76,6 +76,14 @@ impl From<sea_orm::DbErr> for JobError {
 pub trait JobHandler: Send + Sync + 'static {
     /// Runs one job.
     async fn run(&self, job: &Job) -> Result<(), JobError>;
+
+    /// Runs the jobs of one claim together (kinds with
+    /// [`KindSettings::batch`](super::KindSettings::batch)): one result per
+    /// job, in order. A handler overrides it to share its reads and writes
+    /// over the batch; the default runs the jobs one by one, concurrently.
+    async fn run_batch(&self, jobs: &[Job]) -> Vec<Result<(), JobError>> {
+        futures::future::join_all(jobs.iter().map(|job| self.run(job))).await
+    }
 }
 
 #[cfg(test)]

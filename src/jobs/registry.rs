@@ -20,6 +20,10 @@ pub struct KindSettings {
     /// Attempts before a job of this kind is kept as dead (`None`: the
     /// job's own, set when it was enqueued).
     pub max_attempts: Option<i32>,
+    /// The jobs of one claim run as one batch ([`JobHandler::run_batch`]),
+    /// for kinds whose jobs fall due together and share their reads and
+    /// writes (reminders). A batch holds its slots until its last job ends.
+    pub batch: bool,
 }
 
 impl Default for KindSettings {
@@ -31,6 +35,7 @@ impl Default for KindSettings {
             lease: Duration::from_secs(60),
             provider: None,
             max_attempts: None,
+            batch: false,
         }
     }
 }

@@ -266,6 +266,7 @@ async fn kind_loop(
             }
         };
         let got = jobs.len() as u64;
+        let mut batch = Vec::new();
         for row in jobs {
             let Ok(permit) = permits.clone().try_acquire_owned() else {
                 break;
@@ -280,12 +281,24 @@ async fn kind_loop(
                 user_id: row.user_id,
                 organization_id: row.organization_id,
             };
-            tasks.spawn(run_one(
+            if settings.batch {
+                batch.push((job, permit));
+            } else {
+                tasks.spawn(run_one(
+                    shared.clone(),
+                    handler.clone(),
+                    settings.clone(),
+                    job,
+                    permit,
+                ));
+            }
+        }
+        if !batch.is_empty() {
+            tasks.spawn(run_batch(
                 shared.clone(),
                 handler.clone(),
                 settings.clone(),
-                job,
-                permit,
+                batch,
             ));
         }
         if got < wanted {
@@ -354,14 +367,65 @@ async fn run_one(
     permit: OwnedSemaphorePermit,
 ) {
     let started = Instant::now();
-    let gate = circuit_gate(&shared, &settings);
-    let result = match gate {
+    let result = match circuit_gate(&shared, &settings) {
         Some(wait) => Err(JobError::Delay(wait, "provider circuit open".to_owned())),
         None => AssertUnwindSafe(handler.run(&job))
             .catch_unwind()
             .await
             .unwrap_or_else(|_| Err(JobError::Retry("handler panicked".to_owned()))),
     };
+    settle(&shared, &settings, &job, result, started).await;
+    drop(permit);
+}
+
+/// Runs the jobs of one claim as a batch ([`KindSettings::batch`]).
+async fn run_batch(
+    shared: Arc<Shared>,
+    handler: Arc<dyn JobHandler>,
+    settings: KindSettings,
+    batch: Vec<(Job, OwnedSemaphorePermit)>,
+) {
+    let started = Instant::now();
+    let (jobs, permits): (Vec<Job>, Vec<OwnedSemaphorePermit>) = batch.into_iter().unzip();
+    let results = match circuit_gate(&shared, &settings) {
+        Some(wait) => jobs
+            .iter()
+            .map(|_| Err(JobError::Delay(wait, "provider circuit open".to_owned())))
+            .collect(),
+        None => {
+            let ran = AssertUnwindSafe(handler.run_batch(&jobs))
+                .catch_unwind()
+                .await;
+            match ran {
+                Ok(results) if results.len() == jobs.len() => results,
+                Ok(results) => {
+                    tracing::warn!(kind = %jobs[0].kind, jobs = jobs.len(), results = results.len(), "batch handler answered the wrong number of results");
+                    jobs.iter()
+                        .map(|_| Err(JobError::Retry("batch handler lost results".to_owned())))
+                        .collect()
+                }
+                Err(_) => jobs
+                    .iter()
+                    .map(|_| Err(JobError::Retry("handler panicked".to_owned())))
+                    .collect(),
+            }
+        }
+    };
+    for (job, result) in jobs.iter().zip(results) {
+        settle(&shared, &settings, job, result, started).await;
+    }
+    drop(permits);
+}
+
+/// Records what became of one run: completed (in the completer's next
+/// batch), retried, delayed or dead.
+async fn settle(
+    shared: &Shared,
+    settings: &KindSettings,
+    job: &Job,
+    result: Result<(), JobError>,
+    started: Instant,
+) {
     let now = Utc::now();
     let to_time =
         |d: Duration| now + chrono::Duration::from_std(d).unwrap_or(chrono::Duration::hours(1));
@@ -379,13 +443,13 @@ async fn run_one(
         }
         Err(JobError::Retry(error)) => (
             Some(Outcome::RetryAt(
-                to_time(retry_delay(&settings, job.attempt)),
+                to_time(retry_delay(settings, job.attempt)),
                 error,
             )),
             "retry",
         ),
         Err(JobError::RetryAfter(wait, error)) => {
-            let delay = retry_delay(&settings, job.attempt).max(*wait);
+            let delay = retry_delay(settings, job.attempt).max(*wait);
             (Some(Outcome::RetryAt(to_time(delay), error)), "retry")
         }
     };
@@ -416,7 +480,6 @@ async fn run_one(
     }
     tracing::debug!(kind = %job.kind, job = job.id, outcome = label, elapsed_ms = started.elapsed().as_millis() as u64, "job ran");
     shared.in_flight.lock().remove(&job.id);
-    drop(permit);
 }
 
 fn circuit_gate(shared: &Shared, settings: &KindSettings) -> Option<Duration> {

@@ -30,6 +30,20 @@ pub async fn find_by_id(
     Events::find_by_id(event_id.to_owned()).one(db).await
 }
 
+/// Events by id alone, for a batch of background work (missing ids are left out).
+pub async fn find_many(
+    db: &impl ConnectionTrait,
+    event_ids: &[String],
+) -> Result<Vec<EventRow>, DbErr> {
+    if event_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Events::find()
+        .filter(rows::Column::Id.is_in(event_ids.iter().cloned()))
+        .all(db)
+        .await
+}
+
 /// One of the user's events, locked until the transaction ends (see
 /// `linkedin_profiles::lock` for how the lock works on both databases).
 pub async fn lock(

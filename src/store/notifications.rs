@@ -61,6 +61,51 @@ pub async fn create(
     }
 }
 
+/// Creates notifications in one statement, each with its dedup key; a key
+/// used already creates nothing. Returns the notification of every key (new
+/// or earlier).
+pub async fn create_many(
+    db: &impl ConnectionTrait,
+    news: Vec<NewNotification>,
+) -> Result<Vec<NotificationRow>, DbErr> {
+    let keys: Vec<String> = news.iter().filter_map(|n| n.dedup_key.clone()).collect();
+    if keys.len() != news.len() {
+        return Err(DbErr::Custom(
+            "notifications created together need a dedup key each".to_owned(),
+        ));
+    }
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let now = Utc::now();
+    let active: Vec<rows::ActiveModel> = news
+        .into_iter()
+        .map(|new| rows::ActiveModel {
+            id: NotSet,
+            user_id: Set(new.user_id),
+            kind: Set(new.kind),
+            title: Set(new.title),
+            body: Set(new.body),
+            event_id: Set(new.event_id),
+            dedup_key: Set(new.dedup_key),
+            created_at: Set(now),
+            read_at: Set(None),
+        })
+        .collect();
+    Notifications::insert_many(active)
+        .on_conflict(
+            OnConflict::column(rows::Column::DedupKey)
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+    Notifications::find()
+        .filter(rows::Column::DedupKey.is_in(keys))
+        .all(db)
+        .await
+}
+
 async fn by_key(db: &impl ConnectionTrait, key: &str) -> Result<Option<NotificationRow>, DbErr> {
     Notifications::find()
         .filter(rows::Column::DedupKey.eq(key))

@@ -1,7 +1,10 @@
 //! Queries of `reminder_preferences` and `reminder_deliveries`.
 
+use std::collections::HashSet;
+
 use sea_orm::{
     sea_query::OnConflict, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
+    QuerySelect,
 };
 
 use super::entities::{
@@ -18,6 +21,20 @@ pub async fn preferences(
     user_id: &str,
 ) -> Result<Option<PreferencesRow>, DbErr> {
     Preferences::find_by_id(user_id.to_owned()).one(db).await
+}
+
+/// The preferences of those among `user_ids` who ever set any.
+pub async fn preferences_of(
+    db: &impl ConnectionTrait,
+    user_ids: &[String],
+) -> Result<Vec<PreferencesRow>, DbErr> {
+    if user_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Preferences::find()
+        .filter(preferences::Column::UserId.is_in(user_ids.iter().cloned()))
+        .all(db)
+        .await
 }
 
 /// Stores the user's preferences whole.
@@ -63,6 +80,44 @@ pub async fn record_delivery(db: &impl ConnectionTrait, row: DeliveryRow) -> Res
         .exec_without_returning(db)
         .await?;
     Ok(inserted == 1)
+}
+
+/// Which of `reminder_keys` were delivered already.
+pub async fn delivered_among(
+    db: &impl ConnectionTrait,
+    reminder_keys: &[String],
+) -> Result<HashSet<String>, DbErr> {
+    if reminder_keys.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let keys: Vec<String> = Deliveries::find()
+        .select_only()
+        .column(deliveries::Column::ReminderKey)
+        .filter(deliveries::Column::ReminderKey.is_in(reminder_keys.iter().cloned()))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(keys.into_iter().collect())
+}
+
+/// Records deliveries in one statement; those recorded already are left as
+/// they were. Returns how many were new.
+pub async fn record_deliveries(
+    db: &impl ConnectionTrait,
+    rows: Vec<DeliveryRow>,
+) -> Result<u64, DbErr> {
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let active: Vec<deliveries::ActiveModel> = rows.into_iter().map(Into::into).collect();
+    Deliveries::insert_many(active)
+        .on_conflict(
+            OnConflict::column(deliveries::Column::ReminderKey)
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await
 }
 
 /// Every delivery made for an event.

@@ -52,6 +52,7 @@ fn settings(concurrency: usize) -> KindSettings {
         lease: Duration::from_secs(30),
         provider: None,
         max_attempts: None,
+        batch: false,
     }
 }
 
@@ -556,7 +557,95 @@ async fn failed_jobs_show_the_attempt_limit_applied(backend: Backend) {
     assert_eq!((job.attempts, job.max_attempts), (2, 2));
 }
 
+/// Runs jobs in batches, remembering each batch's size; the job whose
+/// payload says `fail` fails on its first attempt.
+#[derive(Clone, Default)]
+struct Batcher {
+    batches: Arc<Mutex<Vec<usize>>>,
+    runs: Arc<DashMap<i64, u32>>,
+}
+
+#[async_trait::async_trait]
+impl JobHandler for Batcher {
+    async fn run(&self, _job: &Job) -> Result<(), JobError> {
+        Err(JobError::Fatal("a batch kind runs in batches".to_owned()))
+    }
+
+    async fn run_batch(&self, jobs: &[Job]) -> Vec<Result<(), JobError>> {
+        self.batches.lock().push(jobs.len());
+        jobs.iter()
+            .map(|job| {
+                *self.runs.entry(job.id).or_insert(0) += 1;
+                if job.payload["fail"] == true && job.attempt == 1 {
+                    Err(JobError::Retry("this one failed (test)".to_owned()))
+                } else {
+                    Ok(())
+                }
+            })
+            .collect()
+    }
+}
+
+async fn a_batch_kind_runs_its_claims_together_with_an_outcome_per_job(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let total = 200usize;
+    let txn = app.ctx.db.begin().await.expect("txn");
+    for n in 0..total {
+        enqueue(
+            &txn,
+            NewJob::new("test.batch", serde_json::json!({ "n": n, "fail": n == 7 })),
+        )
+        .await
+        .expect("enqueue");
+    }
+    txn.commit().await.expect("commit");
+    let batcher = Batcher::default();
+    let mut registry = Registry::new();
+    registry.register(
+        "test.batch",
+        KindSettings {
+            base_backoff: Duration::from_millis(50),
+            batch: true,
+            ..settings(64)
+        },
+        batcher.clone(),
+    );
+    let pool = WorkerPool::start(
+        app.ctx.db.clone(),
+        &registry,
+        fast_pool_config(),
+        None,
+        None,
+    );
+    let db = app.ctx.db.clone();
+    wait_until("all jobs completed", Duration::from_secs(60), async || {
+        count(&db, "state = 'completed'").await == total as i64
+    })
+    .await;
+    pool.shutdown().await;
+    let batches = batcher.batches.lock().clone();
+    assert!(
+        batches.iter().any(|&n| n > 1),
+        "claims run as batches: {batches:?}"
+    );
+    assert!(
+        batches.iter().all(|&n| n <= 64),
+        "a batch is at most one claim: {batches:?}"
+    );
+    // the one that failed ran again on its own; the others once
+    let again: Vec<u32> = batcher
+        .runs
+        .iter()
+        .filter(|e| *e.value() != 1)
+        .map(|e| *e.value())
+        .collect();
+    assert_eq!(again, vec![2], "only the failed job ran twice");
+    assert_eq!(batcher.runs.len(), total);
+    app.stop().await;
+}
+
 db_tests!(
+    a_batch_kind_runs_its_claims_together_with_an_outcome_per_job,
     every_job_runs_exactly_once,
     failing_job_backs_off_dies_and_can_be_retried,
     failed_jobs_show_the_attempt_limit_applied,

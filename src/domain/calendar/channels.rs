@@ -1,6 +1,8 @@
 //! Sending one reminder on one channel: email (SMTP), WhatsApp (a Cloud API
 //! template message) or in-app (a notification, streamed to watchers).
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
@@ -61,28 +63,26 @@ pub fn headline(event: &Event, minutes: u32) -> String {
     }
 }
 
-/// Sends the reminder `key` of `event` on `channel`.
+/// Sends the reminder of `event` on `channel`, email or WhatsApp (in-app
+/// reminders are created together, [`in_app_notices`]).
 pub async fn send(
     ctx: &AppContext,
     event: &Event,
     minutes: u32,
     channel: Channel,
     prefs: &Preferences,
-    key: &str,
 ) -> Result<Delivered, JobError> {
     match channel {
-        Channel::InApp => in_app(ctx, event, minutes, key).await,
         Channel::Email => email(ctx, event, minutes, prefs).await,
         Channel::WhatsApp => whatsapp(ctx, event, minutes, prefs).await,
+        Channel::InApp => Err(JobError::Fatal(
+            "in-app reminders are created together".to_owned(),
+        )),
     }
 }
 
-async fn in_app(
-    ctx: &AppContext,
-    event: &Event,
-    minutes: u32,
-    key: &str,
-) -> Result<Delivered, JobError> {
+/// The in-app notification of the reminder `key` of `event`.
+pub fn in_app_notice(event: &Event, minutes: u32, key: &str) -> NewNotification {
     let mut body = local_start(event.start, &event.time_zone);
     if !event.location.is_empty() {
         body.push_str(&format!(" · {}", event.location));
@@ -90,20 +90,29 @@ async fn in_app(
     if !event.meeting_url.is_empty() {
         body.push_str(&format!(" · {}", event.meeting_url));
     }
-    let (row, _) = notifications::notify(
-        ctx,
-        NewNotification {
-            user_id: event.user_id.clone(),
-            kind: "reminder".to_owned(),
-            title: headline(event, minutes),
-            body,
-            event_id: Some(event.id.clone()),
-            dedup_key: Some(key.to_owned()),
-        },
-    )
-    .await
-    .map_err(JobError::from)?;
-    Ok(Delivered::Sent(row.id.to_string()))
+    NewNotification {
+        user_id: event.user_id.clone(),
+        kind: "reminder".to_owned(),
+        title: headline(event, minutes),
+        body,
+        event_id: Some(event.id.clone()),
+        dedup_key: Some(key.to_owned()),
+    }
+}
+
+/// Creates in-app reminders together (one insert) and wakes their users'
+/// streams; answers each reminder key's notification id.
+pub async fn in_app_notices(
+    ctx: &AppContext,
+    notices: Vec<NewNotification>,
+) -> Result<HashMap<String, String>, JobError> {
+    let rows = notifications::notify_many(ctx, notices)
+        .await
+        .map_err(JobError::from)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|row| Some((row.dedup_key?, row.id.to_string())))
+        .collect())
 }
 
 async fn email(

@@ -75,6 +75,23 @@ pub async fn of_user(db: &impl sea_orm::ConnectionTrait, user_id: &str) -> Resul
         .unwrap_or_default())
 }
 
+/// The preferences of each of `user_ids` (the defaults for those who set none).
+pub async fn of_users(
+    db: &impl sea_orm::ConnectionTrait,
+    user_ids: &[String],
+) -> Result<std::collections::HashMap<String, Preferences>> {
+    let mut found: std::collections::HashMap<String, Preferences> =
+        store::preferences_of(db, user_ids)
+            .await?
+            .into_iter()
+            .map(|row| (row.user_id.clone(), from_row(row)))
+            .collect();
+    for user in user_ids {
+        found.entry(user.clone()).or_default();
+    }
+    Ok(found)
+}
+
 /// The caller's preferences.
 pub async fn get(ctx: &AppContext, caller: &Identity) -> Result<Preferences> {
     super::ensure_enabled(&ctx.config)?;

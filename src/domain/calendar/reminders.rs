@@ -13,8 +13,14 @@
 //! sent if the event has not), no longer has that minute, or was delivered
 //! already on that channel (`reminder_deliveries`, checked before and written
 //! after the send).
+//!
+//! Reminders fall due together (every interview at 09:00 has its 15-minute
+//! reminder at 08:45), so the engine runs the jobs of one claim as a batch:
+//! each read and each write is one statement for the whole batch, and the
+//! sends of a batch go out concurrently. Every reminder still has its own
+//! outcome (sent, skipped, retried).
 
-use std::sync::Arc;
+use std::{collections::HashMap, sync::Arc};
 
 use chrono::{DateTime, Utc};
 use sea_orm::ConnectionTrait;
@@ -140,6 +146,9 @@ pub fn register(registry: &mut Registry, ctx: Arc<AppContext>) {
                 ctx.config.calendar.reminder_retry_ms.max(10),
             ),
             max_backoff: std::time::Duration::from_secs(600),
+            // reminders fall due together: the jobs of a claim share their
+            // reads and writes
+            batch: true,
             ..KindSettings::default()
         },
         ReminderJob(ctx),
@@ -153,6 +162,29 @@ impl JobHandler for ReminderJob {
     async fn run(&self, job: &Job) -> Result<(), JobError> {
         let payload: ReminderPayload = job.payload()?;
         deliver(&self.0, &payload).await.map(|_| ())
+    }
+
+    async fn run_batch(&self, jobs: &[Job]) -> Vec<Result<(), JobError>> {
+        let mut results: Vec<Option<Result<(), JobError>>> = Vec::with_capacity(jobs.len());
+        let mut payloads = Vec::with_capacity(jobs.len());
+        let mut at = Vec::with_capacity(jobs.len());
+        for (i, job) in jobs.iter().enumerate() {
+            match job.payload::<ReminderPayload>() {
+                Ok(payload) => {
+                    payloads.push(payload);
+                    at.push(i);
+                    results.push(None);
+                }
+                Err(err) => results.push(Some(Err(err))),
+            }
+        }
+        for (i, outcome) in at.into_iter().zip(deliver_batch(&self.0, &payloads).await) {
+            results[i] = Some(outcome.map(|_| ()));
+        }
+        results
+            .into_iter()
+            .map(|r| r.unwrap_or_else(|| Err(JobError::Retry("reminder not run".to_owned()))))
+            .collect()
     }
 }
 
@@ -170,13 +202,33 @@ pub async fn deliver(
     ctx: &AppContext,
     payload: &ReminderPayload,
 ) -> Result<ReminderOutcome, JobError> {
-    let now = Utc::now();
-    let Some(row) = calendar_events::find_by_id(&ctx.db, &payload.event_id).await? else {
-        return Ok(ReminderOutcome::Skipped("event deleted"));
+    deliver_batch(ctx, std::slice::from_ref(payload))
+        .await
+        .pop()
+        .unwrap_or_else(|| Err(JobError::Retry("reminder not run".to_owned())))
+}
+
+/// A reminder of a batch that passed its checks and is to be sent.
+struct ToSend<'a> {
+    at: usize,
+    event: &'a Event,
+    minutes: u32,
+    channel: Channel,
+    key: String,
+    due: DateTime<Utc>,
+}
+
+/// Why the reminder `payload` of `event` (as it is now) is not to be sent.
+fn skip_reason(
+    event: Option<&Event>,
+    payload: &ReminderPayload,
+    now: DateTime<Utc>,
+) -> Option<&'static str> {
+    let Some(event) = event else {
+        return Some("event deleted");
     };
-    let event = Event::from_row(row);
     if event.status == EventStatus::Cancelled {
-        return Ok(ReminderOutcome::Skipped("event cancelled"));
+        return Some("event cancelled");
     }
     // a reminder at the start itself may still go out a little after it
     let too_late = if payload.minutes == 0 {
@@ -185,54 +237,173 @@ pub async fn deliver(
         event.start
     };
     if now >= too_late {
-        return Ok(ReminderOutcome::Skipped("event already started"));
+        return Some("event already started");
     }
     if !event.reminder_minutes.contains(&payload.minutes) {
-        return Ok(ReminderOutcome::Skipped("reminder removed"));
+        return Some("reminder removed");
     }
-    let due = due_at(event.start, payload.minutes);
-    if now + EARLY < due {
+    if now + EARLY < due_at(event.start, payload.minutes) {
         // the event moved later after this job was claimed; the update
         // scheduled the new one
-        return Ok(ReminderOutcome::Skipped("not due"));
+        return Some("not due");
     }
-    let key = reminder_key(&event.id, payload.minutes, payload.channel);
-    if store::delivery(&ctx.db, &key).await?.is_some() {
-        return Ok(ReminderOutcome::AlreadyDelivered);
+    None
+}
+
+/// Runs reminders together, one outcome per payload in order. The reads
+/// (events, deliveries made, preferences) and the writes (in-app
+/// notifications, delivery records) are one statement each for the whole
+/// batch; emails and WhatsApp messages go out concurrently.
+pub async fn deliver_batch(
+    ctx: &AppContext,
+    payloads: &[ReminderPayload],
+) -> Vec<Result<ReminderOutcome, JobError>> {
+    let mut outcomes: Vec<Option<Result<ReminderOutcome, JobError>>> = vec![None; payloads.len()];
+    if let Err(err) = deliver_into(ctx, payloads, &mut outcomes).await {
+        for outcome in outcomes.iter_mut().filter(|o| o.is_none()) {
+            *outcome = Some(Err(err.clone()));
+        }
     }
-    let prefs = preferences::of_user(&ctx.db, &event.user_id)
+    outcomes
+        .into_iter()
+        .map(|o| o.unwrap_or_else(|| Err(JobError::Retry("reminder not run".to_owned()))))
+        .collect()
+}
+
+async fn deliver_into(
+    ctx: &AppContext,
+    payloads: &[ReminderPayload],
+    outcomes: &mut [Option<Result<ReminderOutcome, JobError>>],
+) -> Result<(), JobError> {
+    let now = Utc::now();
+    let mut ids: Vec<String> = payloads.iter().map(|p| p.event_id.clone()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let events: HashMap<String, Event> = calendar_events::find_many(&ctx.db, &ids)
+        .await?
+        .into_iter()
+        .map(|row| (row.id.clone(), Event::from_row(row)))
+        .collect();
+
+    let mut candidates = Vec::new();
+    for (at, payload) in payloads.iter().enumerate() {
+        let event = events.get(&payload.event_id);
+        match (skip_reason(event, payload, now), event) {
+            (None, Some(event)) => candidates.push(ToSend {
+                at,
+                event,
+                minutes: payload.minutes,
+                channel: payload.channel,
+                key: reminder_key(&event.id, payload.minutes, payload.channel),
+                due: due_at(event.start, payload.minutes),
+            }),
+            (reason, _) => {
+                outcomes[at] = Some(Ok(ReminderOutcome::Skipped(
+                    reason.unwrap_or("event deleted"),
+                )))
+            }
+        }
+    }
+    if candidates.is_empty() {
+        return Ok(());
+    }
+    let keys: Vec<String> = candidates.iter().map(|c| c.key.clone()).collect();
+    let delivered = store::delivered_among(&ctx.db, &keys).await?;
+    candidates.retain(|c| {
+        let done = delivered.contains(&c.key);
+        if done {
+            outcomes[c.at] = Some(Ok(ReminderOutcome::AlreadyDelivered));
+        }
+        !done
+    });
+    let mut users: Vec<String> = candidates.iter().map(|c| c.event.user_id.clone()).collect();
+    users.sort_unstable();
+    users.dedup();
+    let prefs = preferences::of_users(&ctx.db, &users)
         .await
         .map_err(JobError::from)?;
-    if !prefs.reaches(payload.channel) {
-        return Ok(ReminderOutcome::Skipped("channel off"));
-    }
-    let delivered =
-        match channels::send(ctx, &event, payload.minutes, payload.channel, &prefs, &key).await {
-            Ok(Delivered::Sent(external_id)) => external_id,
-            Ok(Delivered::NotConfigured) => {
-                return Ok(ReminderOutcome::Skipped("channel not configured"))
+    let no_prefs = preferences::Preferences::default();
+    let prefs_of = |c: &ToSend| prefs.get(&c.event.user_id).unwrap_or(&no_prefs);
+    candidates.retain(|c| {
+        let on = prefs_of(c).reaches(c.channel);
+        if !on {
+            outcomes[c.at] = Some(Ok(ReminderOutcome::Skipped("channel off")));
+        }
+        on
+    });
+
+    // in-app: one insert for the batch
+    let (in_app, outward): (Vec<&ToSend>, Vec<&ToSend>) =
+        candidates.iter().partition(|c| c.channel == Channel::InApp);
+    let mut sent: Vec<(&ToSend, String, DateTime<Utc>)> = Vec::with_capacity(candidates.len());
+    if !in_app.is_empty() {
+        let notices = in_app
+            .iter()
+            .map(|c| channels::in_app_notice(c.event, c.minutes, &c.key))
+            .collect();
+        match channels::in_app_notices(ctx, notices).await {
+            Ok(ids) => {
+                let at = Utc::now();
+                for c in &in_app {
+                    match ids.get(&c.key) {
+                        Some(id) => sent.push((c, id.clone(), at)),
+                        None => {
+                            outcomes[c.at] =
+                                Some(Err(JobError::Retry("notification not stored".to_owned())))
+                        }
+                    }
+                }
             }
-            Err(err) => return Err(err),
-        };
-    store::record_delivery(
-        &ctx.db,
-        DeliveryRow {
-            reminder_key: key,
-            event_id: event.id.clone(),
-            user_id: event.user_id.clone(),
-            channel: payload.channel.as_str().to_owned(),
-            minutes: payload.minutes as i32,
-            due_at: due,
-            delivered_at: Utc::now(),
-            external_id: delivered.clone(),
-        },
-    )
-    .await
-    .map_err(|e| JobError::from(AppError::from(e)))?;
-    tracing::info!(
-        channel = payload.channel.as_str(),
-        minutes = payload.minutes,
-        "reminder delivered"
-    );
-    Ok(ReminderOutcome::Delivered(delivered))
+            Err(err) => {
+                for c in &in_app {
+                    outcomes[c.at] = Some(Err(err.clone()));
+                }
+            }
+        }
+    }
+    // email and WhatsApp: concurrently (the SMTP pool and the WhatsApp
+    // budget bound them)
+    let results = futures::future::join_all(outward.iter().map(|c| async move {
+        let result = channels::send(ctx, c.event, c.minutes, c.channel, prefs_of(c)).await;
+        (c, result, Utc::now())
+    }))
+    .await;
+    for (c, result, at) in results {
+        match result {
+            Ok(Delivered::Sent(external_id)) => sent.push((c, external_id, at)),
+            Ok(Delivered::NotConfigured) => {
+                outcomes[c.at] = Some(Ok(ReminderOutcome::Skipped("channel not configured")))
+            }
+            Err(err) => outcomes[c.at] = Some(Err(err)),
+        }
+    }
+    if sent.is_empty() {
+        return Ok(());
+    }
+    let records = sent
+        .iter()
+        .map(|(c, external_id, at)| DeliveryRow {
+            reminder_key: c.key.clone(),
+            event_id: c.event.id.clone(),
+            user_id: c.event.user_id.clone(),
+            channel: c.channel.as_str().to_owned(),
+            minutes: c.minutes as i32,
+            due_at: c.due,
+            delivered_at: *at,
+            external_id: external_id.clone(),
+        })
+        .collect();
+    store::record_deliveries(&ctx.db, records)
+        .await
+        .map_err(|e| JobError::from(AppError::from(e)))?;
+    tracing::info!(delivered = sent.len(), "reminders delivered");
+    for (c, external_id, _) in sent {
+        tracing::debug!(
+            channel = c.channel.as_str(),
+            minutes = c.minutes,
+            "reminder delivered"
+        );
+        outcomes[c.at] = Some(Ok(ReminderOutcome::Delivered(external_id)));
+    }
+    Ok(())
 }
