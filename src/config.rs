@@ -275,8 +275,9 @@ pub struct CalendarSettings {
         default_value = "http://localhost:3000/settings/integrations?calendar=failed"
     )]
     pub calendar_failure_redirect: String,
-    /// Reminders sent at once by one process (all channels).
-    #[arg(long, env = "REMINDER_CONCURRENCY", default_value_t = 64)]
+    /// Reminders in flight in one process (all channels), claimed and run in
+    /// batches of up to 64.
+    #[arg(long, env = "REMINDER_CONCURRENCY", default_value_t = 512)]
     pub reminder_concurrency: usize,
     /// First retry delay of a reminder whose channel failed, in milliseconds
     /// (doubling, with jitter, up to ten minutes).
@@ -323,7 +324,7 @@ pub struct CalendarSettings {
     #[arg(long, env = "SMTP_TLS", value_enum, default_value = "starttls")]
     pub smtp_tls: SmtpTlsMode,
     /// Pooled SMTP connections.
-    #[arg(long, env = "SMTP_POOL_SIZE", default_value_t = 8)]
+    #[arg(long, env = "SMTP_POOL_SIZE", default_value_t = 32)]
     pub smtp_pool_size: u32,
 
     /// WhatsApp Cloud API base URL.

@@ -58,13 +58,13 @@ pub struct RemindersArgs {
     #[arg(long, default_value_t = 1_000)]
     pub users: usize,
     /// `REMINDER_CONCURRENCY` of the service under test.
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = 512)]
     pub concurrency: usize,
     /// `DATABASE_MAX_CONNECTIONS` of the service under test.
     #[arg(long, default_value_t = 32)]
     pub db_connections: u32,
     /// `SMTP_POOL_SIZE` of the service under test.
-    #[arg(long, default_value_t = 16)]
+    #[arg(long, default_value_t = 32)]
     pub smtp_pool: u32,
     /// Concurrent `CreateEvent` callers.
     #[arg(long, default_value_t = 50)]
