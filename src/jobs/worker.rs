@@ -387,11 +387,9 @@ async fn run_batch(
 ) {
     let started = Instant::now();
     let (jobs, permits): (Vec<Job>, Vec<OwnedSemaphorePermit>) = batch.into_iter().unzip();
+    let every = |err: JobError| jobs.iter().map(|_| Err(err.clone())).collect::<Vec<_>>();
     let results = match circuit_gate(&shared, &settings) {
-        Some(wait) => jobs
-            .iter()
-            .map(|_| Err(JobError::Delay(wait, "provider circuit open".to_owned())))
-            .collect(),
+        Some(wait) => every(JobError::Delay(wait, "provider circuit open".to_owned())),
         None => {
             let ran = AssertUnwindSafe(handler.run_batch(&jobs))
                 .catch_unwind()
@@ -400,14 +398,9 @@ async fn run_batch(
                 Ok(results) if results.len() == jobs.len() => results,
                 Ok(results) => {
                     tracing::warn!(kind = %jobs[0].kind, jobs = jobs.len(), results = results.len(), "batch handler answered the wrong number of results");
-                    jobs.iter()
-                        .map(|_| Err(JobError::Retry("batch handler lost results".to_owned())))
-                        .collect()
+                    every(JobError::Retry("batch handler lost results".to_owned()))
                 }
-                Err(_) => jobs
-                    .iter()
-                    .map(|_| Err(JobError::Retry("handler panicked".to_owned())))
-                    .collect(),
+                Err(_) => every(JobError::Retry("handler panicked".to_owned())),
             }
         }
     };

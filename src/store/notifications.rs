@@ -24,14 +24,8 @@ pub struct NewNotification {
     pub dedup_key: Option<String>,
 }
 
-/// Creates a notification; with a key already used, nothing is created.
-/// Returns the notification and whether it is new.
-pub async fn create(
-    db: &impl ConnectionTrait,
-    new: NewNotification,
-) -> Result<(NotificationRow, bool), DbErr> {
-    let key = new.dedup_key.clone();
-    let active = rows::ActiveModel {
+fn active_model(new: NewNotification, created_at: DateTime<Utc>) -> rows::ActiveModel {
+    rows::ActiveModel {
         id: NotSet,
         user_id: Set(new.user_id),
         kind: Set(new.kind),
@@ -39,10 +33,19 @@ pub async fn create(
         body: Set(new.body),
         event_id: Set(new.event_id),
         dedup_key: Set(new.dedup_key),
-        created_at: Set(Utc::now()),
+        created_at: Set(created_at),
         read_at: Set(None),
-    };
-    let inserted = Notifications::insert(active)
+    }
+}
+
+/// Creates a notification; with a key already used, nothing is created.
+/// Returns the notification and whether it is new.
+pub async fn create(
+    db: &impl ConnectionTrait,
+    new: NewNotification,
+) -> Result<(NotificationRow, bool), DbErr> {
+    let key = new.dedup_key.clone();
+    let inserted = Notifications::insert(active_model(new, Utc::now()))
         .on_conflict(
             OnConflict::column(rows::Column::DedupKey)
                 .do_nothing()
@@ -78,21 +81,7 @@ pub async fn create_many(
         return Ok(Vec::new());
     }
     let now = Utc::now();
-    let active: Vec<rows::ActiveModel> = news
-        .into_iter()
-        .map(|new| rows::ActiveModel {
-            id: NotSet,
-            user_id: Set(new.user_id),
-            kind: Set(new.kind),
-            title: Set(new.title),
-            body: Set(new.body),
-            event_id: Set(new.event_id),
-            dedup_key: Set(new.dedup_key),
-            created_at: Set(now),
-            read_at: Set(None),
-        })
-        .collect();
-    Notifications::insert_many(active)
+    Notifications::insert_many(news.into_iter().map(|new| active_model(new, now)))
         .on_conflict(
             OnConflict::column(rows::Column::DedupKey)
                 .do_nothing()

@@ -58,30 +58,6 @@ pub async fn save_preferences(db: &impl ConnectionTrait, row: PreferencesRow) ->
     Ok(())
 }
 
-/// The delivery of one reminder on one channel, if it was made.
-pub async fn delivery(
-    db: &impl ConnectionTrait,
-    reminder_key: &str,
-) -> Result<Option<DeliveryRow>, DbErr> {
-    Deliveries::find_by_id(reminder_key.to_owned())
-        .one(db)
-        .await
-}
-
-/// Records a delivery; `false` when one was recorded already.
-pub async fn record_delivery(db: &impl ConnectionTrait, row: DeliveryRow) -> Result<bool, DbErr> {
-    let active: deliveries::ActiveModel = row.into();
-    let inserted = Deliveries::insert(active)
-        .on_conflict(
-            OnConflict::column(deliveries::Column::ReminderKey)
-                .do_nothing()
-                .to_owned(),
-        )
-        .exec_without_returning(db)
-        .await?;
-    Ok(inserted == 1)
-}
-
 /// Which of `reminder_keys` were delivered already.
 pub async fn delivered_among(
     db: &impl ConnectionTrait,

@@ -165,27 +165,25 @@ impl JobHandler for ReminderJob {
     }
 
     async fn run_batch(&self, jobs: &[Job]) -> Vec<Result<(), JobError>> {
-        let mut results: Vec<Option<Result<(), JobError>>> = Vec::with_capacity(jobs.len());
-        let mut payloads = Vec::with_capacity(jobs.len());
-        let mut at = Vec::with_capacity(jobs.len());
-        for (i, job) in jobs.iter().enumerate() {
-            match job.payload::<ReminderPayload>() {
-                Ok(payload) => {
-                    payloads.push(payload);
-                    at.push(i);
-                    results.push(None);
-                }
-                Err(err) => results.push(Some(Err(err))),
-            }
-        }
-        for (i, outcome) in at.into_iter().zip(deliver_batch(&self.0, &payloads).await) {
-            results[i] = Some(outcome.map(|_| ()));
-        }
-        results
+        let parsed: Vec<Result<ReminderPayload, JobError>> =
+            jobs.iter().map(|job| job.payload()).collect();
+        let payloads: Vec<ReminderPayload> = parsed
+            .iter()
+            .filter_map(|p| p.as_ref().ok().cloned())
+            .collect();
+        let mut outcomes = deliver_batch(&self.0, &payloads).await.into_iter();
+        parsed
             .into_iter()
-            .map(|r| r.unwrap_or_else(|| Err(JobError::Retry("reminder not run".to_owned()))))
+            .map(|payload| {
+                payload?;
+                outcomes.next().unwrap_or_else(not_run).map(|_| ())
+            })
             .collect()
     }
+}
+
+fn not_run<T>() -> Result<T, JobError> {
+    Err(JobError::Retry("reminder not run".to_owned()))
 }
 
 /// What became of one reminder job.
@@ -205,7 +203,7 @@ pub async fn deliver(
     deliver_batch(ctx, std::slice::from_ref(payload))
         .await
         .pop()
-        .unwrap_or_else(|| Err(JobError::Retry("reminder not run".to_owned())))
+        .unwrap_or_else(not_run)
 }
 
 /// A reminder of a batch that passed its checks and is to be sent.
@@ -266,7 +264,7 @@ pub async fn deliver_batch(
     }
     outcomes
         .into_iter()
-        .map(|o| o.unwrap_or_else(|| Err(JobError::Retry("reminder not run".to_owned()))))
+        .map(|o| o.unwrap_or_else(not_run))
         .collect()
 }
 
