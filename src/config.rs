@@ -275,10 +275,21 @@ pub struct CalendarSettings {
         default_value = "http://localhost:3000/settings/integrations?calendar=failed"
     )]
     pub calendar_failure_redirect: String,
-    /// Reminders in flight in one process (all channels), claimed and run in
-    /// batches of up to 64.
-    #[arg(long, env = "REMINDER_CONCURRENCY", default_value_t = 512)]
+    /// Reminders held at once in one process (all channels): claimed up to
+    /// `REMINDER_LEAD_SECS` before their instant, waiting for it, or being
+    /// sent; claimed in batches of up to 64.
+    #[arg(long, env = "REMINDER_CONCURRENCY", default_value_t = 32_768)]
     pub reminder_concurrency: usize,
+    /// How long before its instant a reminder is claimed and prepared (its
+    /// event, preferences and earlier deliveries read), so that at the
+    /// instant only the sends remain.
+    #[arg(long, env = "REMINDER_LEAD_SECS", default_value_t = 30)]
+    pub reminder_lead_secs: u64,
+    /// Most seconds a WhatsApp reminder goes out before its instant, when
+    /// more fall due together than the number's throughput carries at once:
+    /// the burst is centred on the instant. `0`: never early.
+    #[arg(long, env = "REMINDER_MAX_EARLY_SECS", default_value_t = 10)]
+    pub reminder_max_early_secs: u64,
     /// First retry delay of a reminder whose channel failed, in milliseconds
     /// (doubling, with jitter, up to ten minutes).
     #[arg(long, env = "REMINDER_RETRY_MS", default_value_t = 10_000)]

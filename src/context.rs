@@ -9,7 +9,7 @@ use crate::{
     auth::JwtVerifier,
     config::Config,
     crypto::Keyring,
-    delivery::email::Mailer,
+    delivery::{email::Mailer, SendSlots},
     domain::notifications::NotificationHub,
     jobs::JobMetrics,
     metrics::Metrics,
@@ -51,4 +51,8 @@ pub struct Senders {
     pub mailer: Option<Mailer>,
     /// The WhatsApp Cloud API, when its phone number id and token are set.
     pub whatsapp: Option<WhatsAppClient>,
+    /// When each WhatsApp reminder goes out: the number's throughput
+    /// (`WHATSAPP_RATE_LIMIT_RPS`) in slots, a burst centred on its instant,
+    /// early by at most `REMINDER_MAX_EARLY_SECS`.
+    pub whatsapp_slots: Option<Arc<SendSlots>>,
 }

@@ -11,7 +11,10 @@ use crate::store::connection_cache::ConnectionCache;
 use crate::{
     config::{Config, SmtpTlsMode},
     context::{AppContext, Senders},
-    delivery::email::{EmailSettings, Mailer, SmtpTls},
+    delivery::{
+        email::{EmailSettings, Mailer, SmtpTls},
+        SendSlots,
+    },
     domain::{
         notifications::{NotificationHub, WatchLimits},
         sweeps,
@@ -247,7 +250,17 @@ fn build_senders(config: &Config, outbound: &OutboundHttp) -> anyhow::Result<Sen
             None
         }
     };
-    Ok(Senders { mailer, whatsapp })
+    let whatsapp_slots = whatsapp.as_ref().map(|_| {
+        Arc::new(SendSlots::new(
+            calendar.whatsapp_rate_limit_rps.max(1),
+            Duration::from_secs(calendar.reminder_max_early_secs),
+        ))
+    });
+    Ok(Senders {
+        mailer,
+        whatsapp,
+        whatsapp_slots,
+    })
 }
 
 /// gRPC (with grpc-web and CORS) and the shim on one router, every request

@@ -10,11 +10,18 @@ pub struct Job {
     pub id: i64,
     pub kind: String,
     pub payload: serde_json::Value,
+    /// When it is due; later than now only for a kind with a
+    /// [`KindSettings::lead`](super::KindSettings::lead).
+    pub run_at: chrono::DateTime<chrono::Utc>,
     /// 1 on the first run.
     pub attempt: i32,
     pub max_attempts: i32,
     pub user_id: Option<String>,
     pub organization_id: Option<String>,
+    /// Becomes `true` when the pool shuts down: a handler waiting for its
+    /// job's instant gives the job back
+    /// ([`JobError::Delay`] to its `run_at`) rather than hold the shutdown.
+    pub stopping: tokio::sync::watch::Receiver<bool>,
 }
 
 impl Job {

@@ -24,6 +24,11 @@ pub struct KindSettings {
     /// for kinds whose jobs fall due together and share their reads and
     /// writes (reminders). A batch holds its slots until its last job ends.
     pub batch: bool,
+    /// Jobs are claimed up to this long before their run time, so that a
+    /// kind whose jobs fall due together can read and prepare ahead and act
+    /// at the instant ([`Job::run_at`](super::Job::run_at)); the handler
+    /// waits for it. A job held early holds its slot.
+    pub lead: Duration,
 }
 
 impl Default for KindSettings {
@@ -36,6 +41,7 @@ impl Default for KindSettings {
             provider: None,
             max_attempts: None,
             batch: false,
+            lead: Duration::ZERO,
         }
     }
 }

@@ -50,21 +50,24 @@ impl KindWake {
         self.notify.notify_one();
     }
 
-    /// The loop is about to claim, which takes every job due by now: forget
-    /// those times, keep the later ones.
-    pub fn claiming(&self) {
-        let now = Utc::now().timestamp_millis();
+    /// The loop is about to claim, which takes every job due within `lead`
+    /// of now: forget those times, keep the later ones.
+    pub fn claiming(&self, lead: chrono::Duration) {
+        let by = (Utc::now() + lead).timestamp_millis();
         let mut due = self.due.lock();
-        *due = due.split_off(&now.saturating_add(1));
+        *due = due.split_off(&by.saturating_add(1));
     }
 
-    /// How long the loop may sleep: until the earliest due time heard of,
-    /// at most `poll`.
-    pub fn sleep_for(&self, poll: Duration) -> Duration {
+    /// How long the loop may sleep: until `lead` before the earliest due
+    /// time heard of, at most `poll`.
+    pub fn sleep_for(&self, poll: Duration, lead: chrono::Duration) -> Duration {
         let Some(at) = self.due.lock().first().copied() else {
             return poll;
         };
-        let wait = at.saturating_sub(Utc::now().timestamp_millis()).max(0);
+        let wait = at
+            .saturating_sub(lead.num_milliseconds())
+            .saturating_sub(Utc::now().timestamp_millis())
+            .max(0);
         poll.min(Duration::from_millis(u64::try_from(wait).unwrap_or(0)))
     }
 
@@ -163,23 +166,26 @@ mod tests {
     fn sleeps_until_the_earliest_due_time_at_most_the_poll() {
         let wake = KindWake::default();
         let poll = Duration::from_millis(500);
-        assert_eq!(wake.sleep_for(poll), poll);
+        assert_eq!(wake.sleep_for(poll, chrono::Duration::zero()), poll);
         wake.heard(Utc::now().timestamp_millis() + 100);
-        let wait = wake.sleep_for(poll);
+        let wait = wake.sleep_for(poll, chrono::Duration::zero());
         assert!(
             wait <= Duration::from_millis(100) && wait >= Duration::from_millis(50),
             "{wait:?}"
         );
         wake.heard(Utc::now().timestamp_millis() - 10);
-        assert_eq!(wake.sleep_for(poll), Duration::ZERO);
+        assert_eq!(
+            wake.sleep_for(poll, chrono::Duration::zero()),
+            Duration::ZERO
+        );
         // the claim takes what is due; the later time is still remembered
-        wake.claiming();
-        let wait = wake.sleep_for(poll);
+        wake.claiming(chrono::Duration::zero());
+        let wait = wake.sleep_for(poll, chrono::Duration::zero());
         assert!(
             wait > Duration::ZERO && wait <= Duration::from_millis(100),
             "{wait:?}"
         );
         wake.heard(Utc::now().timestamp_millis() + 10_000);
-        assert!(wake.sleep_for(poll) <= Duration::from_millis(100));
+        assert!(wake.sleep_for(poll, chrono::Duration::zero()) <= Duration::from_millis(100));
     }
 }

@@ -208,6 +208,7 @@ async fn kind_loop(
     let mut heartbeat = tokio::time::interval((settings.lease / 3).max(Duration::from_millis(100)));
     heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let lease = chrono::Duration::from_std(settings.lease).unwrap_or(chrono::Duration::seconds(60));
+    let lead = chrono::Duration::from_std(settings.lead).unwrap_or(chrono::Duration::zero());
     let full_batch = config
         .claim_batch
         .max(1)
@@ -242,15 +243,16 @@ async fn kind_loop(
         }
         let free = permits.available_permits() as u64;
         let wanted = free.min(config.claim_batch.max(1));
-        wake.claiming();
+        wake.claiming(lead);
         let now = Utc::now();
-        let claimed = store::claim(
+        let claimed = store::claim_due_by(
             &shared.db,
             &kind,
             &shared.worker_id,
             wanted,
+            now + lead,
             now,
-            now + lease,
+            now + lead + lease,
             settings.max_attempts,
         )
         .await;
@@ -276,10 +278,12 @@ async fn kind_loop(
                 id: row.id,
                 kind: row.kind,
                 payload: row.payload,
+                run_at: row.run_at,
                 attempt: row.attempts,
                 max_attempts: row.max_attempts,
                 user_id: row.user_id,
                 organization_id: row.organization_id,
+                stopping: stop.clone(),
             };
             if settings.batch {
                 batch.push((job, permit));
@@ -304,7 +308,7 @@ async fn kind_loop(
         if got < wanted {
             // until the next poll, or the earliest due time heard of, or a wake-up
             tokio::select! {
-                _ = tokio::time::sleep(wake.sleep_for(config.poll_interval)) => {}
+                _ = tokio::time::sleep(wake.sleep_for(config.poll_interval, lead)) => {}
                 _ = wake.woken() => {}
                 _ = stop.changed() => {}
                 _ = heartbeat.tick() => extend_leases(&shared, &kind, lease).await,

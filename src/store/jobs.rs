@@ -115,12 +115,28 @@ pub async fn claim(
     lease_until: DateTime<Utc>,
     max_attempts: Option<i32>,
 ) -> Result<Vec<JobRow>, DbErr> {
+    claim_due_by(db, kind, worker, limit, now, now, lease_until, max_attempts).await
+}
+
+/// [`claim`] of the jobs due by `due_by`, which may be later than `now`: a
+/// kind that prepares its jobs ahead of their instant claims them early.
+#[allow(clippy::too_many_arguments)]
+pub async fn claim_due_by(
+    db: &impl ConnectionTrait,
+    kind: &str,
+    worker: &str,
+    limit: u64,
+    due_by: DateTime<Utc>,
+    now: DateTime<Utc>,
+    lease_until: DateTime<Utc>,
+    max_attempts: Option<i32>,
+) -> Result<Vec<JobRow>, DbErr> {
     let mut due = Query::select();
     due.column(jobs::Column::Id)
         .from(Jobs)
         .and_where(jobs::Column::Kind.eq(kind))
         .and_where(jobs::Column::State.eq(JobState::Pending))
-        .and_where(jobs::Column::RunAt.lte(now))
+        .and_where(jobs::Column::RunAt.lte(due_by))
         .order_by(jobs::Column::Priority, Order::Desc)
         .order_by(jobs::Column::RunAt, Order::Asc)
         .limit(limit);
@@ -582,6 +598,34 @@ pub async fn delete_pending(db: &impl ConnectionTrait, unique_key: &str) -> Resu
     Ok(Jobs::delete_many()
         .filter(jobs::Column::State.eq(JobState::Pending))
         .filter(jobs::Column::UniqueKey.eq(unique_key))
+        .exec(db)
+        .await?
+        .rows_affected)
+}
+
+/// Deletes the jobs with any of these unique keys that have not reached
+/// their run time: pending ones, and those a kind with a lead claimed ahead
+/// of it (running, due after `now`). A claimed job's handler finds its row
+/// gone when it completes, which changes nothing.
+pub async fn delete_unstarted_many(
+    db: &impl ConnectionTrait,
+    unique_keys: Vec<String>,
+    now: DateTime<Utc>,
+) -> Result<u64, DbErr> {
+    if unique_keys.is_empty() {
+        return Ok(0);
+    }
+    Ok(Jobs::delete_many()
+        .filter(
+            Condition::any()
+                .add(jobs::Column::State.eq(JobState::Pending))
+                .add(
+                    Condition::all()
+                        .add(jobs::Column::State.eq(JobState::Running))
+                        .add(jobs::Column::RunAt.gt(now)),
+                ),
+        )
+        .filter(jobs::Column::UniqueKey.is_in(unique_keys))
         .exec(db)
         .await?
         .rows_affected)

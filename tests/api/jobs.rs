@@ -53,6 +53,7 @@ fn settings(concurrency: usize) -> KindSettings {
         provider: None,
         max_attempts: None,
         batch: false,
+        lead: Duration::ZERO,
     }
 }
 
@@ -515,6 +516,101 @@ async fn shutdown_releases_unfinished_jobs(backend: Backend) {
     app.stop().await;
 }
 
+/// Waits for its job's instant as a kind with a lead does, remembering when
+/// it was handed the job and when it acted; gives the job back, due as
+/// before, if the pool stops first.
+#[derive(Clone, Default)]
+struct Ahead {
+    runs: Arc<Mutex<Vec<(chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>)>>>,
+}
+
+#[async_trait::async_trait]
+impl JobHandler for Ahead {
+    async fn run(&self, job: &Job) -> Result<(), JobError> {
+        let handed = chrono::Utc::now();
+        let wait = (job.run_at - handed).to_std().unwrap_or_default();
+        let mut stopping = job.stopping.clone();
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = stopping.wait_for(|s| *s) => {
+                let left = (job.run_at - chrono::Utc::now()).to_std().unwrap_or_default();
+                return Err(JobError::Delay(left, "stopping before the instant".to_owned()));
+            }
+        }
+        self.runs.lock().push((handed, chrono::Utc::now()));
+        Ok(())
+    }
+}
+
+async fn a_kind_with_a_lead_is_handed_its_jobs_ahead_and_gives_them_back_at_shutdown(
+    backend: Backend,
+) {
+    let app = spawn_app(backend).await;
+    let ahead = Ahead::default();
+    let mut registry = Registry::new();
+    registry.register(
+        "test.ahead",
+        KindSettings {
+            lead: Duration::from_secs(10),
+            ..settings(4)
+        },
+        ahead.clone(),
+    );
+    let pool = WorkerPool::start(
+        app.ctx.db.clone(),
+        &registry,
+        fast_pool_config(),
+        None,
+        None,
+    );
+    let due = chrono::Utc::now() + chrono::Duration::seconds(3);
+    enqueue(
+        &app.ctx.db,
+        NewJob::new("test.ahead", serde_json::json!({})).run_at(due),
+    )
+    .await
+    .expect("enqueue");
+    let db = app.ctx.db.clone();
+    wait_until("the job completed", Duration::from_secs(15), async || {
+        count(&db, "kind = 'test.ahead' AND state = 'completed'").await == 1
+    })
+    .await;
+    let (handed, acted) = ahead.runs.lock()[0];
+    assert!(
+        handed < due - chrono::Duration::seconds(1),
+        "handed over ahead of its instant: {handed} for {due}"
+    );
+    assert!(acted >= due, "acted at its instant: {acted} for {due}");
+
+    // a job claimed ahead and still waiting when the pool stops goes back,
+    // due when it was, without spending an attempt
+    let later = chrono::Utc::now() + chrono::Duration::seconds(8);
+    let id = enqueue(
+        &app.ctx.db,
+        NewJob::new("test.ahead", serde_json::json!({})).run_at(later),
+    )
+    .await
+    .expect("enqueue")
+    .expect("id");
+    wait_until("claimed ahead", Duration::from_secs(5), async || {
+        count(&db, &format!("id = {id} AND state = 'running'")).await == 1
+    })
+    .await;
+    let started = Instant::now();
+    pool.shutdown().await;
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "the shutdown did not wait for the instant"
+    );
+    let row = job_store::find(&db, id).await.expect("find").expect("row");
+    assert_eq!(row.state, JobState::Pending);
+    assert_eq!(row.attempts, 0, "no attempt spent");
+    let drift = (row.run_at - later).num_milliseconds().abs();
+    assert!(drift < 1_000, "due as before: {} for {later}", row.run_at);
+    assert_eq!(ahead.runs.lock().len(), 1, "the second never acted");
+    app.stop().await;
+}
+
 /// A kind with an attempt limit of its own stops a job there, and the job's
 /// row (so `ListFailedJobs`) shows that limit, not the one it was enqueued with.
 async fn failed_jobs_show_the_attempt_limit_applied(backend: Backend) {
@@ -646,6 +742,7 @@ async fn a_batch_kind_runs_its_claims_together_with_an_outcome_per_job(backend: 
 
 db_tests!(
     a_batch_kind_runs_its_claims_together_with_an_outcome_per_job,
+    a_kind_with_a_lead_is_handed_its_jobs_ahead_and_gives_them_back_at_shutdown,
     every_job_runs_exactly_once,
     failing_job_backs_off_dies_and_can_be_retried,
     failed_jobs_show_the_attempt_limit_applied,

@@ -1,6 +1,7 @@
 //! Reminders through the background engine: once per channel (at the SMTP
 //! server, the WhatsApp sandbox and the notifications table), moved by an
-//! update, gone after a cancel, one failing channel not holding up the
+//! update and gone after a cancel (also when already claimed ahead of their
+//! instant), one failing channel not holding up the
 //! others, and a reminder that fell due while the service was down.
 
 use std::time::Duration;
@@ -45,6 +46,25 @@ async fn a_reminder_reaches_every_channel_once(backend: Backend) {
         .await,
         "three deliveries"
     );
+    // claimed ahead, but none went out before its instant
+    {
+        use nextke_integrations::store::entities::reminder_deliveries;
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        let rows = reminder_deliveries::Entity::find()
+            .filter(reminder_deliveries::Column::EventId.eq(event.id.clone()))
+            .all(&cal.app.ctx.db)
+            .await
+            .expect("deliveries");
+        for row in rows {
+            assert!(
+                row.delivered_at >= row.due_at - chrono::Duration::milliseconds(100),
+                "{} delivered at {} for {}",
+                row.channel,
+                row.delivered_at,
+                row.due_at
+            );
+        }
+    }
     // the SMTP server got one email with text, HTML and the .ics, and a derived Message-ID
     assert!(cal.smtp.wait_for(1, Duration::from_secs(5)).await);
     let mails = cal.smtp.messages();
@@ -89,6 +109,22 @@ async fn an_update_moves_the_reminders_and_a_cancel_removes_them(backend: Backen
     // A is due in 3 s but moved a day later; B is due in 3 s but cancelled
     let moved = soon(&cal, "ada", chrono::Duration::seconds(63), 1).await;
     let cancelled = soon(&cal, "ada", chrono::Duration::seconds(63), 1).await;
+    // both are claimed ahead of their instant (`REMINDER_LEAD_SECS`) before
+    // they change: a reminder held by a worker moves and goes as well
+    for event in [&moved, &cancelled] {
+        assert!(
+            eventually(Duration::from_secs(5), || async {
+                cal.count(&format!(
+                    "SELECT COUNT(*) AS n FROM jobs WHERE state = 'running' AND unique_key LIKE 'reminder:{}:1:%'",
+                    event.id
+                ))
+                .await
+                    == 3
+            })
+            .await,
+            "claimed ahead"
+        );
+    }
     let later = Utc::now() + chrono::Duration::days(1);
     cal.update(
         "ada",
