@@ -1,5 +1,5 @@
-//! Reminder emails over SMTP: [`Mailer`] on lettre's pooled
-//! `AsyncSmtpTransport<Tokio1Executor>` (rustls), and [`reminder_email`],
+//! Reminder emails over SMTP: [`Mailer`] on our pool of lettre connections
+//! ([`SmtpPool`], rustls for TLS), and [`reminder_email`],
 //! which builds `multipart/mixed` = `multipart/alternative` (text, HTML) plus
 //! an optional `.ics` attachment (`text/calendar; method=PUBLISH`), with our
 //! own `Message-ID` so a resend is recognizable.
@@ -11,13 +11,15 @@
 
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use lettre::{
     message::{header::ContentType, Attachment, Mailbox, MultiPart},
-    transport::smtp::{
-        authentication::Credentials, extension::ClientId, AsyncSmtpTransportBuilder, PoolConfig,
-    },
-    AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
+    transport::smtp::{authentication::Credentials, extension::ClientId},
+    Message,
 };
+
+use super::smtp_pool::{PoolError, SmtpPool, SmtpTarget};
 use secrecy::{ExposeSecret, SecretString};
 
 /// How the SMTP connection is secured.
@@ -184,7 +186,7 @@ pub fn reminder_email(from: &Mailbox, email: ReminderEmail) -> Result<Message, D
 /// Sends email through one pooled SMTP transport; cloning is cheap.
 #[derive(Clone)]
 pub struct Mailer {
-    transport: AsyncSmtpTransport<Tokio1Executor>,
+    pool: Arc<SmtpPool>,
     from: Mailbox,
 }
 
@@ -197,51 +199,39 @@ impl std::fmt::Debug for Mailer {
 }
 
 impl Mailer {
-    /// A mailer for `settings`; connects lazily, on the first send.
-    ///
-    /// Call (and drop) it inside a Tokio runtime: lettre's pool runs a
-    /// background task for idle connections. Outside one this answers
-    /// [`DeliveryError::Settings`] instead of panicking.
+    /// A mailer for `settings`; connects lazily, on the first send, through
+    /// a pool of `pool_size` connections ([`SmtpPool`]).
     pub fn new(settings: &EmailSettings) -> Result<Self, DeliveryError> {
-        if tokio::runtime::Handle::try_current().is_err() {
-            return Err(DeliveryError::Settings("a mailer needs a tokio runtime"));
-        }
-        let builder: AsyncSmtpTransportBuilder = match settings.tls {
-            SmtpTls::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&settings.host)
-                .map_err(|_| DeliveryError::Settings("tls is not available for this host"))?,
-            SmtpTls::StartTls => {
-                AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&settings.host)
-                    .map_err(|_| DeliveryError::Settings("tls is not available for this host"))?
-            }
-            SmtpTls::None => {
-                AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&settings.host)
-            }
-        };
         let hello = settings
             .hello_name
             .clone()
             .unwrap_or_else(|| settings.from.email.domain().to_owned());
-        let mut builder = builder
-            .port(settings.port)
-            .timeout(Some(settings.timeout))
-            .hello_name(ClientId::Domain(hello))
-            .pool_config(PoolConfig::new().max_size(settings.pool_size.max(1)));
-        match (&settings.username, &settings.password) {
-            (Some(user), Some(password)) => {
-                builder = builder.credentials(Credentials::new(
-                    user.clone(),
-                    password.expose_secret().to_owned(),
-                ));
-            }
-            (None, None) => {}
+        let credentials = match (&settings.username, &settings.password) {
+            (Some(user), Some(password)) => Some(Credentials::new(
+                user.clone(),
+                password.expose_secret().to_owned(),
+            )),
+            (None, None) => None,
             _ => {
                 return Err(DeliveryError::Settings(
                     "smtp user name and password go together",
                 ))
             }
-        }
+        };
+        let pool = SmtpPool::new(
+            SmtpTarget {
+                host: settings.host.clone(),
+                port: settings.port,
+                tls: settings.tls,
+                hello: ClientId::Domain(hello),
+                credentials,
+                timeout: settings.timeout,
+            },
+            settings.pool_size.max(1),
+        )
+        .map_err(|_| DeliveryError::Settings("tls is not available for this host"))?;
         Ok(Self {
-            transport: builder.build(),
+            pool: Arc::new(pool),
             from: settings.from.clone(),
         })
     }
@@ -258,10 +248,17 @@ impl Mailer {
 
     /// Sends `message`; the error keeps the SMTP reply code only.
     pub async fn send(&self, message: Message) -> Result<(), DeliveryError> {
-        match self.transport.send(message).await {
-            Ok(_) => Ok(()),
+        let outcome = self
+            .pool
+            .send(message.envelope(), &message.formatted())
+            .await;
+        match outcome {
+            Ok(()) => Ok(()),
             Err(err) => {
-                let failure = DeliveryError::of_smtp(&err);
+                let failure = match &err {
+                    PoolError::Smtp(err) => DeliveryError::of_smtp(err),
+                    PoolError::Io(_) | PoolError::Timeout => DeliveryError::Connection,
+                };
                 tracing::warn!(
                     retryable = failure.is_retryable(),
                     error = %failure,

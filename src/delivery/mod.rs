@@ -9,12 +9,15 @@
 //! - [`email`]: [`email::Mailer`] (pooled async SMTP over rustls),
 //!   [`email::reminder_email`] (the MIME message) and [`email::DeliveryError`].
 //! - [`ics`]: the iCalendar object of one event (RFC 5545).
+//! - [`smtp_pool`]: the SMTP connection pool (`TCP_NODELAY`, bounded, in
+//!   arrival order) under [`email::Mailer`].
 //! - [`slots`]: the send slots of a channel with a fixed throughput, which
 //!   centre a burst on its instant.
 
 pub mod email;
 pub mod ics;
 pub mod slots;
+pub mod smtp_pool;
 
 pub use email::{DeliveryError, EmailSettings, Mailer, ReminderEmail, SmtpTls};
 pub use ics::IcsEvent;

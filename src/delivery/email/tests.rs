@@ -130,12 +130,10 @@ fn message_ids_must_be_angle_bracketed_addr_specs() {
 }
 
 #[test]
-fn a_mailer_outside_a_runtime_is_an_error_not_a_panic() {
+fn a_mailer_is_built_outside_a_runtime_too() {
+    // the pool connects on the first send, inside the runtime that sends
     let settings = EmailSettings::new("smtp.example.com", 587, from(), SmtpTls::StartTls);
-    assert_eq!(
-        Mailer::new(&settings).unwrap_err(),
-        DeliveryError::Settings("a mailer needs a tokio runtime")
-    );
+    assert!(Mailer::new(&settings).is_ok());
 }
 
 #[tokio::test]
