@@ -521,8 +521,11 @@ async fn shutdown_releases_unfinished_jobs(backend: Backend) {
 /// before, if the pool stops first.
 #[derive(Clone, Default)]
 struct Ahead {
-    runs: Arc<Mutex<Vec<(chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>)>>>,
+    /// (handed over, acted) per run.
+    runs: Arc<Mutex<Vec<(At, At)>>>,
 }
+
+type At = chrono::DateTime<chrono::Utc>;
 
 #[async_trait::async_trait]
 impl JobHandler for Ahead {
