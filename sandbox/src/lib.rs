@@ -27,14 +27,21 @@
 //!   (`/{tenant}/oauth2/v2.0/*`, rotating refresh tokens) and Graph v1.0
 //!   (`me`, `calendars`, `events`, `calendar/getSchedule`).
 //! - [`whatsapp`]: [`WhatsAppSandbox`], the Cloud API's template send.
+//! - [`greenhouse`]: [`GreenhouseSandbox`], Harvest v3 (`/token`, `/v3/jobs`,
+//!   `/v3/job_posts`, candidates, applications, attachments; cursor
+//!   pagination, a fixed-window rate limit), the Job Board API
+//!   (`/v1/boards/...`, apply) and signed webhooks ([`GreenhouseWebhook`]).
 //! - [`smtp`]: [`SmtpSink`], a plain (no TLS) SMTP server keeping every message.
 //! - [`after_store`]: [`AfterStoreFault`], "store the write, then time out or
 //!   drop the connection", used by the calendar sandboxes.
+//! - [`webhook`]: HMAC-SHA256 hex and posting a signed body, for the ATS webhooks.
+//! - [`multipart`]: a small `multipart/form-data` reader and writer.
+//! - `page_faults`, `request`: page-numbered faults and request readers the ATS sandboxes share.
 //! - `admin`: `POST /__sandbox/faults` to flip switches of a running server with curl.
 //! - this file: [`SandboxRunConfig`], [`sandbox_specs`], [`start_all`] and [`run`],
 //!   every simulation at once for the `sandbox` command and `demo`. Default
 //!   ports: OAuth 50100, LinkedIn 50101, Google 50102, Microsoft 50103,
-//!   WhatsApp 50104, SMTP 50105.
+//!   WhatsApp 50104, SMTP 50105, Greenhouse 50106.
 //!
 //! # Adding a provider sandbox
 //! Write a module (`src/<provider>/mod.rs`, with its routes in files of their
@@ -52,19 +59,28 @@ pub mod after_store;
 pub mod echo;
 pub mod faults;
 pub mod google;
+pub mod greenhouse;
 pub mod hold;
 pub mod linkedin;
 pub mod log;
 pub mod microsoft;
+pub mod multipart;
 pub mod oauth_server;
+pub(crate) mod page_faults;
+pub(crate) mod request;
 pub mod server;
 pub mod smtp;
+pub mod webhook;
 pub mod whatsapp;
 
 pub use after_store::{AfterStore, AfterStoreFault};
 pub use echo::EchoFormat;
 pub use faults::{FaultKind, Faults, RetryAfter};
 pub use google::{GoogleAccount, GoogleRateLimit, GoogleSandbox, GoogleSandboxConfig};
+pub use greenhouse::{
+    GreenhouseBoard, GreenhouseClient, GreenhouseSandbox, GreenhouseSandboxConfig,
+    GreenhouseWebhook,
+};
 pub use hold::Hold;
 pub use linkedin::{LinkedInSandbox, LinkedInSandboxConfig, SandboxMember};
 pub use log::{RecordedRequest, RequestLog};
@@ -97,6 +113,9 @@ pub const DEFAULT_WHATSAPP_ADDR: SocketAddr =
 /// Default address of the SMTP sink started by [`run`].
 pub const DEFAULT_SMTP_ADDR: SocketAddr =
     SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::LOCALHOST), 50105);
+/// Default address of the Greenhouse sandbox started by [`run`].
+pub const DEFAULT_GREENHOUSE_ADDR: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::LOCALHOST), 50106);
 
 /// What [`run`] starts and where.
 #[derive(Debug, Clone)]
@@ -125,12 +144,16 @@ pub struct SandboxRunConfig {
     pub smtp_addr: SocketAddr,
     /// Its configuration.
     pub smtp: SmtpSinkConfig,
+    /// Address of the Greenhouse sandbox (default `127.0.0.1:50106`).
+    pub greenhouse_addr: SocketAddr,
+    /// Its configuration.
+    pub greenhouse: GreenhouseSandboxConfig,
 }
 
 impl SandboxRunConfig {
     /// The default configuration with the servers on consecutive ports from
-    /// `first`: generic OAuth, LinkedIn, Google, Microsoft, WhatsApp, SMTP
-    /// (port 0: every server on any free port).
+    /// `first`: generic OAuth, LinkedIn, Google, Microsoft, WhatsApp, SMTP,
+    /// Greenhouse (port 0: every server on any free port).
     pub fn from_first_addr(first: SocketAddr) -> Self {
         let nth = |n: u16| {
             if first.port() == 0 {
@@ -146,6 +169,7 @@ impl SandboxRunConfig {
             microsoft_addr: nth(3),
             whatsapp_addr: nth(4),
             smtp_addr: nth(5),
+            greenhouse_addr: nth(6),
             ..Self::default()
         }
     }
@@ -166,6 +190,8 @@ impl Default for SandboxRunConfig {
             whatsapp: WhatsAppSandboxConfig::default(),
             smtp_addr: DEFAULT_SMTP_ADDR,
             smtp: SmtpSinkConfig::default(),
+            greenhouse_addr: DEFAULT_GREENHOUSE_ADDR,
+            greenhouse: GreenhouseSandboxConfig::default(),
         }
     }
 }
@@ -237,6 +263,7 @@ pub fn sandbox_specs(config: &SandboxRunConfig) -> Vec<SandboxSpec> {
     let google = GoogleSandbox::new(config.google.clone());
     let microsoft = MicrosoftSandbox::new(config.microsoft.clone());
     let whatsapp = WhatsAppSandbox::new(config.whatsapp.clone());
+    let greenhouse = GreenhouseSandbox::new(config.greenhouse.clone());
     vec![
         SandboxSpec {
             name: "oauth",
@@ -265,6 +292,11 @@ pub fn sandbox_specs(config: &SandboxRunConfig) -> Vec<SandboxSpec> {
             name: "whatsapp",
             addr: config.whatsapp_addr,
             server: whatsapp.server().into(),
+        },
+        SandboxSpec {
+            name: "greenhouse",
+            addr: config.greenhouse_addr,
+            server: greenhouse.server().into(),
         },
         SandboxSpec {
             name: "smtp",
@@ -333,6 +365,7 @@ mod tests {
             microsoft_addr: any,
             whatsapp_addr: any,
             smtp_addr: any,
+            greenhouse_addr: any,
             ..SandboxRunConfig::default()
         };
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
