@@ -137,6 +137,124 @@ stored_enum!(
         EventCreate => "event.create",
         /// An ATS job sync ran.
         JobsSync => "jobs.sync",
+        /// An ATS integration was created (or its credentials failed the check).
+        AtsConnect => "ats.connect",
+        /// An ATS integration's settings or credentials changed.
+        AtsUpdate => "ats.update",
+        /// An ATS integration was deleted.
+        AtsDisconnect => "ats.disconnect",
+        /// A webhook secret was rotated.
+        WebhookRotate => "webhook.rotate",
+        /// A webhook delivery was refused (bad signature, stale, replayed).
+        WebhookReject => "webhook.reject",
+        /// A stored webhook delivery was processed.
+        WebhookProcess => "webhook.process",
+        /// An application was sent to the ATS (or the ATS refused it).
+        ApplicationSubmit => "application.submit",
+    }
+);
+
+stored_enum!(
+    /// Whether a job post takes applications (`job_posts.status`).
+    JobPostStatus("String(StringLen::N(16))") {
+        /// Open for applications.
+        Open => "open",
+        /// Closed at the ATS, missing from its listing, or its integration deleted.
+        Closed => "closed",
+        /// Not yet published.
+        Draft => "draft",
+    }
+);
+
+stored_enum!(
+    /// Where the work of a job post is done (`job_posts.workplace_type`).
+    WorkplaceType("String(StringLen::N(16))") {
+        /// Not said.
+        Unspecified => "unspecified",
+        /// At the employer's site.
+        OnSite => "on_site",
+        /// Anywhere.
+        Remote => "remote",
+        /// Partly remote.
+        Hybrid => "hybrid",
+    }
+);
+
+stored_enum!(
+    /// Where an ATS sync run is (`ats_sync_runs.state`).
+    SyncRunState("String(StringLen::N(16))") {
+        /// Being run (or stopped by a crash, until its lease runs out).
+        Running => "running",
+        /// Finished with every page.
+        Succeeded => "succeeded",
+        /// Stopped by an error; the next run resumes from its last page.
+        Failed => "failed",
+    }
+);
+
+stored_enum!(
+    /// What started an ATS sync run (`ats_sync_runs.trigger`).
+    SyncTrigger("String(StringLen::N(16))") {
+        /// `SyncAtsJobs`.
+        Manual => "manual",
+        /// The integration's interval.
+        Scheduled => "scheduled",
+        /// The first sync after connecting.
+        Connect => "connect",
+    }
+);
+
+stored_enum!(
+    /// Where an application stands (`applications.status`).
+    ApplicationStatus("String(StringLen::N(16))") {
+        /// Received; for an ATS post, not yet accepted by the ATS.
+        Submitted => "submitted",
+        /// In the ATS's process.
+        Active => "active",
+        /// Rejected.
+        Rejected => "rejected",
+        /// Hired.
+        Hired => "hired",
+    }
+);
+
+stored_enum!(
+    /// Whether an application reached its ATS (`ats_application_syncs.state`).
+    ApplicationSyncState("String(StringLen::N(16))") {
+        /// Being sent, with retries.
+        Pending => "pending",
+        /// Accepted by the ATS.
+        Synced => "synced",
+        /// Refused by the ATS.
+        Failed => "failed",
+    }
+);
+
+stored_enum!(
+    /// Where a status change came from (`application_status_history.source`).
+    StatusSource("String(StringLen::N(16))") {
+        /// Submitted on Next_KE.
+        Platform => "platform",
+        /// The ATS's answer to our call.
+        Api => "api",
+        /// A verified webhook (confirmed by the API where the body is a hint).
+        Webhook => "webhook",
+        /// A poll of the ATS.
+        Poll => "poll",
+    }
+);
+
+stored_enum!(
+    /// Where a stored webhook delivery is (`webhook_deliveries.state`).
+    WebhookState("String(StringLen::N(16))") {
+        /// Stored and acknowledged; its processing job is queued.
+        Pending => "pending",
+        /// Processed: what it said was applied.
+        Processed => "processed",
+        /// Stored and acknowledged; an event we do not act on.
+        Ignored => "ignored",
+        /// Processing failed every attempt.
+        Failed => "failed",
     }
 );
 

@@ -12,6 +12,7 @@ mod m20261202_000007_flow_browser;
 mod m20261202_000008_credential_kinds;
 mod m20261202_000009_jobs_notify_after_commit;
 mod m20261202_000010_calendar;
+mod m20261204_000011_ats;
 
 /// Every migration, in order.
 pub struct Migrator;
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000008_credential_kinds::Migration),
             Box::new(m20261202_000009_jobs_notify_after_commit::Migration),
             Box::new(m20261202_000010_calendar::Migration),
+            Box::new(m20261204_000011_ats::Migration),
         ]
     }
 }
