@@ -31,6 +31,10 @@
 //!   `/v3/job_posts`, candidates, applications, attachments; cursor
 //!   pagination, a fixed-window rate limit), the Job Board API
 //!   (`/v1/boards/...`, apply) and signed webhooks ([`GreenhouseWebhook`]).
+//! - [`lever`]: [`LeverSandbox`], the Data API (`/v1/postings`, users,
+//!   stages, archive reasons, opportunities; `limit`/`offset` pages, a
+//!   token-bucket rate limit), the public Postings API (`/v0/postings`,
+//!   apply) and signed webhooks ([`LeverWebhook`]).
 //! - [`smtp`]: [`SmtpSink`], a plain (no TLS) SMTP server keeping every message.
 //! - [`after_store`]: [`AfterStoreFault`], "store the write, then time out or
 //!   drop the connection", used by the calendar sandboxes.
@@ -41,7 +45,7 @@
 //! - this file: [`SandboxRunConfig`], [`sandbox_specs`], [`start_all`] and [`run`],
 //!   every simulation at once for the `sandbox` command and `demo`. Default
 //!   ports: OAuth 50100, LinkedIn 50101, Google 50102, Microsoft 50103,
-//!   WhatsApp 50104, SMTP 50105, Greenhouse 50106.
+//!   WhatsApp 50104, SMTP 50105, Greenhouse 50106, Lever 50107.
 //!
 //! # Adding a provider sandbox
 //! Write a module (`src/<provider>/mod.rs`, with its routes in files of their
@@ -61,6 +65,7 @@ pub mod faults;
 pub mod google;
 pub mod greenhouse;
 pub mod hold;
+pub mod lever;
 pub mod linkedin;
 pub mod log;
 pub mod microsoft;
@@ -82,6 +87,7 @@ pub use greenhouse::{
     GreenhouseWebhook,
 };
 pub use hold::Hold;
+pub use lever::{LeverSandbox, LeverSandboxConfig, LeverUser, LeverWebhook};
 pub use linkedin::{LinkedInSandbox, LinkedInSandboxConfig, SandboxMember};
 pub use log::{RecordedRequest, RequestLog};
 pub use microsoft::{MicrosoftAccount, MicrosoftSandbox, MicrosoftSandboxConfig};
@@ -116,6 +122,9 @@ pub const DEFAULT_SMTP_ADDR: SocketAddr =
 /// Default address of the Greenhouse sandbox started by [`run`].
 pub const DEFAULT_GREENHOUSE_ADDR: SocketAddr =
     SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::LOCALHOST), 50106);
+/// Default address of the Lever sandbox started by [`run`].
+pub const DEFAULT_LEVER_ADDR: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::LOCALHOST), 50107);
 
 /// What [`run`] starts and where.
 #[derive(Debug, Clone)]
@@ -148,12 +157,16 @@ pub struct SandboxRunConfig {
     pub greenhouse_addr: SocketAddr,
     /// Its configuration.
     pub greenhouse: GreenhouseSandboxConfig,
+    /// Address of the Lever sandbox (default `127.0.0.1:50107`).
+    pub lever_addr: SocketAddr,
+    /// Its configuration.
+    pub lever: LeverSandboxConfig,
 }
 
 impl SandboxRunConfig {
     /// The default configuration with the servers on consecutive ports from
     /// `first`: generic OAuth, LinkedIn, Google, Microsoft, WhatsApp, SMTP,
-    /// Greenhouse (port 0: every server on any free port).
+    /// Greenhouse, Lever (port 0: every server on any free port).
     pub fn from_first_addr(first: SocketAddr) -> Self {
         let nth = |n: u16| {
             if first.port() == 0 {
@@ -170,6 +183,7 @@ impl SandboxRunConfig {
             whatsapp_addr: nth(4),
             smtp_addr: nth(5),
             greenhouse_addr: nth(6),
+            lever_addr: nth(7),
             ..Self::default()
         }
     }
@@ -192,6 +206,8 @@ impl Default for SandboxRunConfig {
             smtp: SmtpSinkConfig::default(),
             greenhouse_addr: DEFAULT_GREENHOUSE_ADDR,
             greenhouse: GreenhouseSandboxConfig::default(),
+            lever_addr: DEFAULT_LEVER_ADDR,
+            lever: LeverSandboxConfig::default(),
         }
     }
 }
@@ -264,6 +280,7 @@ pub fn sandbox_specs(config: &SandboxRunConfig) -> Vec<SandboxSpec> {
     let microsoft = MicrosoftSandbox::new(config.microsoft.clone());
     let whatsapp = WhatsAppSandbox::new(config.whatsapp.clone());
     let greenhouse = GreenhouseSandbox::new(config.greenhouse.clone());
+    let lever = LeverSandbox::new(config.lever.clone());
     vec![
         SandboxSpec {
             name: "oauth",
@@ -297,6 +314,11 @@ pub fn sandbox_specs(config: &SandboxRunConfig) -> Vec<SandboxSpec> {
             name: "greenhouse",
             addr: config.greenhouse_addr,
             server: greenhouse.server().into(),
+        },
+        SandboxSpec {
+            name: "lever",
+            addr: config.lever_addr,
+            server: lever.server().into(),
         },
         SandboxSpec {
             name: "smtp",
@@ -366,6 +388,7 @@ mod tests {
             whatsapp_addr: any,
             smtp_addr: any,
             greenhouse_addr: any,
+            lever_addr: any,
             ..SandboxRunConfig::default()
         };
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -415,5 +438,32 @@ mod tests {
         task.await.unwrap().unwrap();
         assert!(tokio::net::TcpStream::connect(addr).await.is_err());
         assert!(tokio::net::TcpStream::connect(linkedin_addr).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn specs_include_greenhouse_and_lever() {
+        let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
+        let config = SandboxRunConfig::from_first_addr(any);
+        let running = start_all(sandbox_specs(&config)).await.unwrap();
+        let http = |name: &str| {
+            running
+                .iter()
+                .filter_map(RunningSandbox::http)
+                .find(|h| h.name() == name)
+                .map(|h| h.base_url())
+                .unwrap()
+        };
+        let client = reqwest::Client::new();
+        let board = format!(
+            "{}/v1/boards/{}",
+            http("greenhouse"),
+            greenhouse::DEFAULT_BOARD_TOKEN
+        );
+        assert_eq!(client.get(board).send().await.unwrap().status(), 200);
+        let stages = format!("{}/v1/stages", http("lever"));
+        assert_eq!(client.get(stages).send().await.unwrap().status(), 401);
+        for sandbox in running {
+            sandbox.shutdown().await;
+        }
     }
 }

@@ -48,9 +48,44 @@ pub(crate) async fn post(
     Ok(resp.status().as_u16())
 }
 
+/// HMAC-SHA256 written out from RFC 2104 with `sha2` alone, so tests check
+/// signatures independently of the `hmac` crate the sandbox signs with.
+#[cfg(test)]
+pub(crate) fn rfc2104_hmac_sha256(key: &[u8], msg: &[u8]) -> String {
+    use sha2::Digest;
+    let mut k = [0u8; 64];
+    if key.len() > 64 {
+        k[..32].copy_from_slice(&Sha256::digest(key));
+    } else {
+        k[..key.len()].copy_from_slice(key);
+    }
+    let ipad: Vec<u8> = k.iter().map(|b| b ^ 0x36).collect();
+    let opad: Vec<u8> = k.iter().map(|b| b ^ 0x5c).collect();
+    let inner = Sha256::new()
+        .chain_update(&ipad)
+        .chain_update(msg)
+        .finalize();
+    let outer = Sha256::new()
+        .chain_update(&opad)
+        .chain_update(inner)
+        .finalize();
+    outer.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn independent_hmac_agrees() {
+        let long_key = [7u8; 100];
+        for key in [&b"k"[..], &long_key[..]] {
+            assert_eq!(
+                rfc2104_hmac_sha256(key, b"msg"),
+                hmac_sha256_hex(key, b"msg")
+            );
+        }
+    }
 
     #[test]
     fn rfc_4231_case_2() {

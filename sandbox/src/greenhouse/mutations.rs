@@ -92,9 +92,10 @@ impl GreenhouseSandbox {
         true
     }
 
-    /// Close a job (`status: closed`, `closed_at` now, openings closed).
+    /// Close a job (`status: closed`, `closed_at` now, openings closed) and
+    /// take its posts off the boards (`live: false`).
     pub fn close_job(&self, id: u64) -> bool {
-        self.update_job(id, |job| {
+        let closed = self.update_job(id, |job| {
             let now = chrono::Utc::now();
             job.status = JobStatus::Closed;
             job.closed_at = Some(now);
@@ -102,7 +103,19 @@ impl GreenhouseSandbox {
                 o.open = false;
                 o.closed_at = Some(now);
             }
-        })
+        });
+        if closed {
+            let mut store = self.inner.store.write();
+            for post in store
+                .posts
+                .values_mut()
+                .filter(|p| p.job_id == Some(id) && p.live)
+            {
+                post.live = false;
+                post.updated_at = bump(post.updated_at);
+            }
+        }
+        closed
     }
 
     /// Delete a job and its posts, as Greenhouse does; the deleted job.

@@ -6,34 +6,13 @@ use axum::body::Bytes;
 use axum::http::HeaderMap;
 use parking_lot::Mutex;
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 
 use super::tests::fixture;
 use super::webhooks::{escape_json, send};
 use super::*;
+use crate::webhook::rfc2104_hmac_sha256;
 
 const SECRET: &str = "whsec-greenhouse-sandbox";
-
-/// HMAC-SHA256 written out from RFC 2104, independent of the `hmac` crate.
-pub(crate) fn rfc2104_hmac_sha256(key: &[u8], msg: &[u8]) -> String {
-    let mut k = [0u8; 64];
-    if key.len() > 64 {
-        k[..32].copy_from_slice(&Sha256::digest(key));
-    } else {
-        k[..key.len()].copy_from_slice(key);
-    }
-    let ipad: Vec<u8> = k.iter().map(|b| b ^ 0x36).collect();
-    let opad: Vec<u8> = k.iter().map(|b| b ^ 0x5c).collect();
-    let inner = Sha256::new()
-        .chain_update(&ipad)
-        .chain_update(msg)
-        .finalize();
-    let outer = Sha256::new()
-        .chain_update(&opad)
-        .chain_update(inner)
-        .finalize();
-    outer.iter().map(|b| format!("{b:02x}")).collect()
-}
 
 /// What a correct receiver does: HMAC over the raw bytes, exact comparison.
 fn verifies(d: &SignedDelivery, secret: &str) -> bool {
