@@ -5,6 +5,9 @@
 //! providers at their real addresses (or the sandbox, with `--sandbox` in `serve`).
 //! Secrets are wrapped so `Debug` cannot print them.
 
+mod ats;
+pub use ats::AtsSettings;
+
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use clap::{Args, ValueEnum};
@@ -132,6 +135,10 @@ pub struct Config {
     /// Google Calendar and Microsoft Outlook.
     #[command(flatten)]
     pub calendar: CalendarSettings,
+
+    /// Applicant tracking systems.
+    #[command(flatten)]
+    pub ats: AtsSettings,
 
     /// Limits on starting authorization flows.
     #[command(flatten)]

@@ -121,11 +121,20 @@ pub fn outbound_config(config: &Config) -> OutboundConfig {
     });
     // WhatsApp's throughput is per business number: one budget for every recipient
     let rps = config.calendar.whatsapp_rate_limit_rps.max(1);
-    outbound.with_provider(crate::providers::whatsapp::PROVIDER, |p| {
+    let outbound = outbound.with_provider(crate::providers::whatsapp::PROVIDER, |p| {
         p.budget.requests = rps;
         p.budget.per = Duration::from_secs(1);
         p.budget.burst = (rps / 20).max(1);
         p.budget.max_wait = Duration::from_secs(10);
+    });
+    // Lever's limit is per API key (the budget's credential key): its steady
+    // rate with its burst, so no 429 is ever earned
+    let ats = &config.ats;
+    outbound.with_provider(crate::providers::lever::PROVIDER, |p| {
+        p.budget.requests = ats.lever_rate_limit_rps.max(1);
+        p.budget.per = Duration::from_secs(1);
+        p.budget.burst = ats.lever_rate_limit_burst.max(1);
+        p.budget.max_wait = Duration::from_secs(60);
     })
 }
 

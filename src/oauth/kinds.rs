@@ -29,6 +29,10 @@ pub struct OwnedClient {
     /// Other parts the provider needs (a `sub` user, a tenant, a board key).
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub extra: std::collections::BTreeMap<String, String>,
+    /// Parameters sent with every token request of the client (Greenhouse's
+    /// `sub`, the user the client acts as).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub token_params: std::collections::BTreeMap<String, String>,
 }
 
 impl std::fmt::Debug for OwnedClient {
@@ -37,6 +41,7 @@ impl std::fmt::Debug for OwnedClient {
             .field("client_id", &self.client_id)
             .field("client_secret", &"[redacted]")
             .field("extra", &self.extra.keys().collect::<Vec<_>>())
+            .field("token_params", &self.token_params)
             .finish()
     }
 }

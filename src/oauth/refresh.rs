@@ -124,9 +124,11 @@ impl OAuthCore {
         }
         // a client of the owner's own presents itself, not our registration
         let mut endpoints = endpoints.clone();
+        let mut token_params = std::collections::BTreeMap::new();
         if let Some(client) = self.open_client(&row)? {
             endpoints.client_id = client.client_id;
             endpoints.client_secret = Some(SecretString::from(client.client_secret));
+            token_params = client.token_params;
         }
         let endpoints = &endpoints;
         let started = Instant::now();
@@ -138,7 +140,8 @@ impl OAuthCore {
             }
             CredentialKind::OAuthClientCredentials => {
                 let scopes: Vec<&str> = row.scopes.split_whitespace().collect();
-                self.client_credentials(endpoints, &scopes).await
+                self.client_credentials(endpoints, &scopes, &token_params)
+                    .await
             }
             CredentialKind::OAuthUserToken | CredentialKind::OAuthRefreshClient => {
                 let Some(refresh_token) = self.open_refresh(&row)? else {

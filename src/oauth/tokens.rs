@@ -267,6 +267,7 @@ impl OAuthCore {
         &self,
         endpoints: &OAuthEndpoints,
         scopes: &[&str],
+        params: &std::collections::BTreeMap<String, String>,
     ) -> Result<TokenSet, OAuthError> {
         let client = build_client(endpoints)?;
         let transport = OAuthTransport {
@@ -276,9 +277,13 @@ impl OAuthCore {
             credential_key: None,
             loopback_plain_http: false,
         };
-        let response = client
+        let mut request = client
             .exchange_client_credentials()
-            .add_scopes(scopes.iter().map(|s| Scope::new((*s).to_owned())))
+            .add_scopes(scopes.iter().map(|s| Scope::new((*s).to_owned())));
+        for (name, value) in params {
+            request = request.add_extra_param(name.clone(), value.clone());
+        }
+        let response = request
             .request_async(&transport)
             .await
             .map_err(token_error)?;

@@ -36,7 +36,8 @@ fn client(secret: &str) -> OwnedClient {
     OwnedClient {
         client_id: "client-1".into(),
         client_secret: secret.into(),
-        extra: [("sub".to_owned(), "42".to_owned())].into(),
+        extra: Default::default(),
+        token_params: [("sub".to_owned(), "42".to_owned())].into(),
     }
 }
 

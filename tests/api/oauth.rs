@@ -492,6 +492,7 @@ async fn a_client_credentials_connection_renews_with_its_own_client(backend: Bac
             .expose_secret()
             .to_owned(),
         extra: Default::default(),
+        token_params: Default::default(),
     };
     let txn = rig.app.ctx.db.begin().await.expect("txn");
     let id = rig

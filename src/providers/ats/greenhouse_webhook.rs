@@ -217,7 +217,8 @@ mod tests {
 
     #[test]
     fn the_signature_covers_the_raw_body() {
-        let body = br#"{"action":"job_updated","payload":{"job":{"id":12,"name":"\u003cb\u003e"}}}"#;
+        let body =
+            br#"{"action":"job_updated","payload":{"job":{"id":12,"name":"\u003cb\u003e"}}}"#;
         let good = header(b"s3cret", body);
         assert_eq!(verify(body, Some(&good), &[b"s3cret"]), Ok(()));
         assert_eq!(
@@ -231,8 +232,14 @@ mod tests {
             verify(&tampered, Some(&good), &[b"s3cret"]),
             Err(Refusal::BadSignature)
         );
-        assert_eq!(verify(body, Some(&good), &[b"wrong"]), Err(Refusal::BadSignature));
-        assert_eq!(verify(body, None, &[b"s3cret"]), Err(Refusal::MissingSignature));
+        assert_eq!(
+            verify(body, Some(&good), &[b"wrong"]),
+            Err(Refusal::BadSignature)
+        );
+        assert_eq!(
+            verify(body, None, &[b"s3cret"]),
+            Err(Refusal::MissingSignature)
+        );
         for bad in [
             b"sha256 ".to_vec(),
             good[..good.len() - 1].to_vec(),
@@ -260,7 +267,9 @@ mod tests {
         let read = |json: &str| parse(json.as_bytes()).unwrap().1;
         assert_eq!(
             read(r#"{"action":"job_created","payload":{"job":{"id":101}}}"#),
-            GreenhouseEvent::JobChanged { job_id: "101".into() }
+            GreenhouseEvent::JobChanged {
+                job_id: "101".into()
+            }
         );
         assert_eq!(
             read(r#"{"action":"job_post_updated","payload":{"id":7,"job_id":101}}"#),

@@ -92,7 +92,11 @@ pub fn verify(
         .and_then(Value::as_str)
         .ok_or(Refusal::Malformed)?;
     let signature = decode_lower_hex(signature.as_bytes()).ok_or(Refusal::MalformedSignature)?;
-    if !matches_any(&signature, &[token.as_bytes(), triggered.as_bytes()], secrets) {
+    if !matches_any(
+        &signature,
+        &[token.as_bytes(), triggered.as_bytes()],
+        secrets,
+    ) {
         return Err(Refusal::BadSignature);
     }
     let triggered_at = triggered
@@ -135,7 +139,12 @@ mod tests {
     fn the_signature_covers_token_and_time_but_not_data() {
         let now = Utc::now();
         let at = now.timestamp_millis() - 1_000;
-        let good = body("t1", at, b"sig-token", r#"{"opportunityId":"opp-1","toStageId":"s2"}"#);
+        let good = body(
+            "t1",
+            at,
+            b"sig-token",
+            r#"{"opportunityId":"opp-1","toStageId":"s2"}"#,
+        );
         let delivery = verify(&good, &[b"sig-token"], now).unwrap();
         assert_eq!(delivery.token, "t1");
         assert_eq!(delivery.hint.opportunity_id.as_deref(), Some("opp-1"));
@@ -143,10 +152,7 @@ mod tests {
         // data altered under a valid signature still verifies: it is a hint only
         let altered = body("t1", at, b"sig-token", r#"{"opportunityId":"opp-2"}"#);
         assert!(verify(&altered, &[b"sig-token"], now).is_ok());
-        assert_eq!(
-            verify(&good, &[b"other"], now),
-            Err(Refusal::BadSignature)
-        );
+        assert_eq!(verify(&good, &[b"other"], now), Err(Refusal::BadSignature));
         let forged = String::from_utf8(good.clone())
             .unwrap()
             .replace("\"t1\"", "\"t2\"");
@@ -162,7 +168,10 @@ mod tests {
             Err(Refusal::MalformedSignature)
         );
         assert_eq!(verify(b"{}", &[b"sig-token"], now), Err(Refusal::Malformed));
-        assert_eq!(verify(b"not json", &[b"sig-token"], now), Err(Refusal::Malformed));
+        assert_eq!(
+            verify(b"not json", &[b"sig-token"], now),
+            Err(Refusal::Malformed)
+        );
     }
 
     #[test]

@@ -103,6 +103,13 @@ impl OutboundHttp {
         self.budget(provider).available(credential_key)
     }
 
+    /// Pauses `provider`'s budget for `key` for `delay`: a provider that
+    /// announces its remaining budget (Greenhouse's `X-RateLimit-Remaining`)
+    /// is not sent more once it said none is left.
+    pub fn pause_budget(&self, provider: &str, key: Option<&str>, delay: Duration) {
+        self.budget(provider).pause(key, delay);
+    }
+
     /// Sends a call, rebuilding the request with `build` for every attempt, and
     /// retrying retryable outcomes with full-jitter backoff and `Retry-After`.
     ///
