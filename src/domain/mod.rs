@@ -2,6 +2,7 @@
 //! stored, what happens next.
 
 pub mod activity;
+pub mod ats;
 pub mod calendar;
 pub mod connections;
 pub mod connectors;

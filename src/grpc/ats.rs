@@ -1,12 +1,27 @@
-//! `AtsService`: its RPCs arrive with the ATS issue.
+//! `AtsService`: conversions around [`crate::domain::ats`].
 
 use std::sync::Arc;
 
-use crate::{context::AppContext, proto::ats_service_server::AtsService};
+use secrecy::{ExposeSecret, SecretString};
+use tonic::{Request, Response, Status};
+
+use super::{
+    ats_convert::{credentials_from, integration_to, run_to, settings_from, update_from},
+    auth::caller,
+    convert::{self, provider_from},
+};
+use crate::{
+    context::AppContext,
+    domain::{
+        ats::{integrations, sync_runs},
+        page_token,
+    },
+    error::AppError,
+    proto::{self, ats_service_server::AtsService},
+};
 
 /// The `AtsService` implementation.
 pub struct AtsApi {
-    #[allow(dead_code)]
     ctx: Arc<AppContext>,
 }
 
@@ -17,5 +32,143 @@ impl AtsApi {
     }
 }
 
+fn reveal(secret: Option<SecretString>) -> String {
+    secret
+        .map(|s| s.expose_secret().to_owned())
+        .unwrap_or_default()
+}
+
 #[tonic::async_trait]
-impl AtsService for AtsApi {}
+impl AtsService for AtsApi {
+    async fn create_ats_integration(
+        &self,
+        request: Request<proto::CreateAtsIntegrationRequest>,
+    ) -> Result<Response<proto::CreateAtsIntegrationResponse>, Status> {
+        let identity = caller(&request)?;
+        let r = request.into_inner();
+        let org = convert::text("organization_id", &r.organization_id, 128)?.unwrap_or("");
+        let provider = proto::Provider::try_from(r.provider)
+            .ok()
+            .and_then(provider_from);
+        let created = integrations::create(
+            &self.ctx,
+            &identity,
+            org,
+            provider,
+            credentials_from(r.credentials),
+            settings_from(r.settings),
+        )
+        .await?;
+        Ok(Response::new(proto::CreateAtsIntegrationResponse {
+            integration: Some(integration_to(created.integration)),
+            webhook_secret: reveal(created.webhook_secret),
+        }))
+    }
+
+    async fn list_ats_integrations(
+        &self,
+        request: Request<proto::ListAtsIntegrationsRequest>,
+    ) -> Result<Response<proto::ListAtsIntegrationsResponse>, Status> {
+        let identity = caller(&request)?;
+        let r = request.into_inner();
+        let org = convert::text("organization_id", &r.organization_id, 128)?
+            .ok_or_else(|| AppError::invalid("organization_id", "is required"))?;
+        let list = integrations::list(&self.ctx, &identity, org).await?;
+        Ok(Response::new(proto::ListAtsIntegrationsResponse {
+            integrations: list.into_iter().map(integration_to).collect(),
+        }))
+    }
+
+    async fn get_ats_integration(
+        &self,
+        request: Request<proto::GetAtsIntegrationRequest>,
+    ) -> Result<Response<proto::GetAtsIntegrationResponse>, Status> {
+        let identity = caller(&request)?;
+        let r = request.into_inner();
+        let id = convert::text("integration_id", &r.integration_id, 64)?
+            .ok_or_else(|| AppError::invalid("integration_id", "is required"))?;
+        let integration = integrations::get(&self.ctx, &identity, id).await?;
+        Ok(Response::new(proto::GetAtsIntegrationResponse {
+            integration: Some(integration_to(integration)),
+        }))
+    }
+
+    async fn update_ats_integration(
+        &self,
+        request: Request<proto::UpdateAtsIntegrationRequest>,
+    ) -> Result<Response<proto::UpdateAtsIntegrationResponse>, Status> {
+        let identity = caller(&request)?;
+        let r = request.into_inner();
+        let id = convert::text("integration_id", &r.integration_id, 64)?
+            .ok_or_else(|| AppError::invalid("integration_id", "is required"))?
+            .to_owned();
+        let change = update_from(r)?;
+        let integration = integrations::update(&self.ctx, &identity, &id, change).await?;
+        Ok(Response::new(proto::UpdateAtsIntegrationResponse {
+            integration: Some(integration_to(integration)),
+        }))
+    }
+
+    async fn delete_ats_integration(
+        &self,
+        request: Request<proto::DeleteAtsIntegrationRequest>,
+    ) -> Result<Response<proto::DeleteAtsIntegrationResponse>, Status> {
+        let identity = caller(&request)?;
+        let r = request.into_inner();
+        let id = convert::text("integration_id", &r.integration_id, 64)?
+            .ok_or_else(|| AppError::invalid("integration_id", "is required"))?;
+        let closed = integrations::delete(&self.ctx, &identity, id).await?;
+        Ok(Response::new(proto::DeleteAtsIntegrationResponse {
+            job_posts_closed: u32::try_from(closed).unwrap_or(u32::MAX),
+        }))
+    }
+
+    async fn rotate_ats_webhook_secret(
+        &self,
+        request: Request<proto::RotateAtsWebhookSecretRequest>,
+    ) -> Result<Response<proto::RotateAtsWebhookSecretResponse>, Status> {
+        let identity = caller(&request)?;
+        let r = request.into_inner();
+        let id = convert::text("integration_id", &r.integration_id, 64)?
+            .ok_or_else(|| AppError::invalid("integration_id", "is required"))?;
+        let given = (!r.webhook_secret.is_empty()).then(|| SecretString::from(r.webhook_secret));
+        let rotated = integrations::rotate(&self.ctx, &identity, id, given).await?;
+        Ok(Response::new(proto::RotateAtsWebhookSecretResponse {
+            webhook_secret: reveal(rotated.webhook_secret),
+            previous_valid_until: Some(convert::timestamp(rotated.previous_valid_until)),
+        }))
+    }
+
+    async fn list_ats_sync_runs(
+        &self,
+        request: Request<proto::ListAtsSyncRunsRequest>,
+    ) -> Result<Response<proto::ListAtsSyncRunsResponse>, Status> {
+        let identity = caller(&request)?;
+        let r = request.into_inner();
+        let id = convert::text("integration_id", &r.integration_id, 64)?
+            .ok_or_else(|| AppError::invalid("integration_id", "is required"))?;
+        let size = match convert::page_size(r.page_size)? {
+            0 => 20,
+            n if n > 100 => {
+                return Err(AppError::invalid("page_size", "must be at most 100").into())
+            }
+            n => n,
+        };
+        let offset: u64 = match convert::text("page_token", &r.page_token, 256)? {
+            None => 0,
+            Some(token) => page_token::decode("runs", token, |k| k.parse().ok(), u64::to_string)?,
+        };
+        let runs = sync_runs::list(&self.ctx, &identity, id, offset, u64::from(size) + 1).await?;
+        let more = runs.len() > size as usize;
+        let runs: Vec<_> = runs.into_iter().take(size as usize).collect();
+        let next_page_token = if more {
+            page_token::encode("runs", &(offset + runs.len() as u64).to_string())
+        } else {
+            String::new()
+        };
+        Ok(Response::new(proto::ListAtsSyncRunsResponse {
+            runs: runs.into_iter().map(run_to).collect(),
+            next_page_token,
+        }))
+    }
+}

@@ -2,6 +2,7 @@
 //! axum router.
 
 mod ats;
+mod ats_convert;
 pub mod auth;
 mod calendar;
 mod calendar_convert;

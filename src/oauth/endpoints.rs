@@ -75,7 +75,28 @@ impl OAuthEndpoints {
             Provider::LinkedIn => Some(Self::linkedin(config)),
             Provider::Google => Some(Self::google(config)),
             Provider::Microsoft => Some(Self::microsoft(config)),
+            Provider::Greenhouse => Some(Self::greenhouse(config)),
             _ => None,
+        }
+    }
+
+    /// Greenhouse Harvest v3's token endpoint for an organization's own
+    /// client (client credentials, HTTP Basic; the client and its `sub` are
+    /// the connection's, not ours). No browser flow, no revocation endpoint.
+    pub fn greenhouse(config: &Config) -> Self {
+        Self {
+            provider: Provider::Greenhouse,
+            client_id: String::new(),
+            client_secret: None,
+            // the partner flow's page; unused by client credentials
+            authorize_url: join(&config.ats.greenhouse_auth_base_url, "/authorize"),
+            token_url: join(&config.ats.greenhouse_auth_base_url, "/token"),
+            revoke_url: None,
+            redirect_uri: String::new(),
+            client_auth: ClientAuth::Basic,
+            extra_authorize_params: Vec::new(),
+            use_pkce: false,
+            issuer: None,
         }
     }
 

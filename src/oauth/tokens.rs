@@ -61,13 +61,16 @@ pub(super) fn build_client(endpoints: &OAuthEndpoints) -> Result<Client, OAuthEr
     let mut client = oauth2::Client::new(ClientId::new(endpoints.client_id.clone()))
         .set_auth_uri(AuthUrl::new(endpoints.authorize_url.clone()).map_err(|_| bad("authorize"))?)
         .set_token_uri(TokenUrl::new(endpoints.token_url.clone()).map_err(|_| bad("token"))?)
-        .set_redirect_uri(
-            RedirectUrl::new(endpoints.redirect_uri.clone()).map_err(|_| bad("redirect"))?,
-        )
         .set_auth_type(match endpoints.client_auth {
             ClientAuth::RequestBody => AuthType::RequestBody,
             ClientAuth::Basic => AuthType::BasicAuth,
         });
+    // a client-credentials client has no browser to send back
+    if !endpoints.redirect_uri.is_empty() {
+        client = client.set_redirect_uri(
+            RedirectUrl::new(endpoints.redirect_uri.clone()).map_err(|_| bad("redirect"))?,
+        );
+    }
     if let Some(secret) = &endpoints.client_secret {
         client = client.set_client_secret(ClientSecret::new(secret.expose_secret().to_owned()));
     }

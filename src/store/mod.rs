@@ -1,6 +1,7 @@
 //! Persistence: connecting, migrating, and the queries of each table.
 
 pub mod activity;
+pub mod ats_integrations;
 pub mod calendar_events;
 pub mod calendar_integrations;
 pub mod connection_cache;

@@ -8,6 +8,8 @@
 mod helpers;
 
 mod activity;
+mod ats_integrations;
+mod ats_rig;
 mod auth;
 mod browser;
 mod calendar;

@@ -465,7 +465,7 @@ async fn client_credentials_grant(backend: Backend) {
         .app
         .ctx
         .oauth
-        .client_credentials(&rig.endpoints, &["harvest:jobs:list"])
+        .client_credentials(&rig.endpoints, &["harvest:jobs:list"], &Default::default())
         .await
         .expect("client credentials");
     assert!(rig

@@ -58,7 +58,11 @@ mod tests {
             assert!(!clean.html.contains(bad), "{bad} in {}", clean.html);
         }
         assert!(clean.html.contains("<b>APIs</b>"), "{}", clean.html);
-        assert!(clean.text.contains("Build") && clean.text.contains("APIs"), "{}", clean.text);
+        assert!(
+            clean.text.contains("Build") && clean.text.contains("APIs"),
+            "{}",
+            clean.text
+        );
         assert!(!clean.text.contains("alert"), "{}", clean.text);
     }
 
