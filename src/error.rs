@@ -52,6 +52,10 @@ pub enum AppError {
     /// A dependency is down; retrying later may work.
     #[error("{0}")]
     Unavailable(String),
+    /// Another operation on the same object is under way (a sync already
+    /// running): retry after it.
+    #[error("{0}")]
+    Aborted(String),
     /// A provider call failed; its kind says what the failure means.
     #[error(transparent)]
     Provider(ProviderFailure),
@@ -281,6 +285,8 @@ impl AppError {
                 None,
                 J::Retry { after: None },
             ),
+            // what the job wanted is being done by another: nothing to add
+            AppError::Aborted(_) => answer(G::Aborted, H::CONFLICT, None, J::Settled),
             AppError::Provider(failure) => match failure.kind {
                 FailureKind::Retry { after } => answer(
                     G::Unavailable,

@@ -1,8 +1,10 @@
 //! `AtsService`: conversions around [`crate::domain::ats`].
 
-use std::sync::Arc;
+use std::{pin::Pin, sync::Arc};
 
+use futures::Stream;
 use secrecy::{ExposeSecret, SecretString};
+use tokio::sync::mpsc;
 use tonic::{Request, Response, Status};
 
 use super::{
@@ -13,7 +15,7 @@ use super::{
 use crate::{
     context::AppContext,
     domain::{
-        ats::{integrations, sync_runs},
+        ats::{integrations, sync, sync_runs},
         page_token,
     },
     error::AppError,
@@ -29,6 +31,24 @@ impl AtsApi {
     /// Serves with the application's shared context.
     pub fn new(ctx: Arc<AppContext>) -> Self {
         Self { ctx }
+    }
+}
+
+type SyncStream = Pin<Box<dyn Stream<Item = Result<proto::SyncAtsJobsResponse, Status>> + Send>>;
+
+fn progress_to(p: sync::Progress) -> proto::SyncAtsJobsResponse {
+    proto::SyncAtsJobsResponse {
+        event: Some(proto::sync_ats_jobs_response::Event::Progress(
+            proto::AtsSyncProgress {
+                run_id: p.run_id,
+                pages_fetched: p.pages_fetched,
+                created: p.created,
+                updated: p.updated,
+                unchanged: p.unchanged,
+                closed: p.closed,
+                failed: p.failed,
+            },
+        )),
     }
 }
 
@@ -137,6 +157,42 @@ impl AtsService for AtsApi {
             webhook_secret: reveal(rotated.webhook_secret),
             previous_valid_until: Some(convert::timestamp(rotated.previous_valid_until)),
         }))
+    }
+
+    type SyncAtsJobsStream = SyncStream;
+
+    async fn sync_ats_jobs(
+        &self,
+        request: Request<proto::SyncAtsJobsRequest>,
+    ) -> Result<Response<Self::SyncAtsJobsStream>, Status> {
+        let identity = caller(&request)?;
+        let r = request.into_inner();
+        let id = convert::text("integration_id", &r.integration_id, 64)?
+            .ok_or_else(|| AppError::invalid("integration_id", "is required"))?;
+        // begun before answering: ABORTED and the rest come back as the status
+        let begun = sync::begin_for(&self.ctx, &identity, id).await?;
+        let (progress_tx, mut progress_rx) = mpsc::channel::<sync::Progress>(16);
+        let (out_tx, out_rx) = mpsc::channel(16);
+        let ctx = self.ctx.clone();
+        // the run is its own task: it goes on if the caller goes away
+        let running =
+            tokio::spawn(async move { sync::finish(&ctx, begun, Some(progress_tx)).await });
+        tokio::spawn(async move {
+            while let Some(p) = progress_rx.recv().await {
+                let _ = out_tx.send(Ok(progress_to(p))).await;
+            }
+            let last = match running.await {
+                Ok(Ok(run)) => Ok(proto::SyncAtsJobsResponse {
+                    event: Some(proto::sync_ats_jobs_response::Event::Summary(run_to(run))),
+                }),
+                Ok(Err(err)) => Err(Status::from(err)),
+                Err(_) => Err(Status::internal("the sync stopped")),
+            };
+            let _ = out_tx.send(last).await;
+        });
+        Ok(Response::new(Box::pin(
+            tokio_stream::wrappers::ReceiverStream::new(out_rx),
+        )))
     }
 
     async fn list_ats_sync_runs(

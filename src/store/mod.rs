@@ -2,6 +2,7 @@
 
 pub mod activity;
 pub mod ats_integrations;
+pub mod ats_sync;
 pub mod calendar_events;
 pub mod calendar_integrations;
 pub mod connection_cache;

@@ -10,6 +10,7 @@ mod helpers;
 mod activity;
 mod ats_integrations;
 mod ats_rig;
+mod ats_sync;
 mod auth;
 mod browser;
 mod calendar;

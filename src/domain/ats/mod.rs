@@ -6,6 +6,7 @@
 //! - [`access`]: who may configure and read an organization's ATS.
 //! - [`check`]: credentials checked against the provider before they are kept.
 //! - [`integrations`]: create, list, read, change, delete, rotate the secret.
+//! - [`sync`]: a sync of an integration's jobs into job posts.
 //! - [`sync_runs`]: the runs of job syncs as admins see them.
 //! - [`html`]: job descriptions sanitized, and their text.
 
@@ -13,6 +14,7 @@ pub mod access;
 pub mod check;
 pub mod html;
 pub mod integrations;
+pub mod sync;
 pub mod sync_runs;
 
 use crate::{

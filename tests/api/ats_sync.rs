@@ -1,0 +1,354 @@
+//! Job syncs through `SyncAtsJobs` against the sandbox Greenhouse and Lever:
+//! a full sync page by page, an incremental re-sync with changes, closings
+//! and deletions, one bad record skipped, a 503 in the middle of the pages,
+//! a second sync refused while one runs, and a sync stopped on page N that
+//! resumes from its last committed page with no duplicates.
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use nextke_integrations::proto::{self, sync_ats_jobs_response::Event, Provider};
+use nextke_sandbox::{greenhouse::GreenhouseSandboxConfig, lever::LeverSandboxConfig};
+use tonic::Code;
+
+use crate::{
+    ats_rig::{admin, ats, Ats},
+    db_tests,
+    helpers::{authed, Backend},
+};
+
+/// Runs SyncAtsJobs to its end: the progress events and the summary.
+async fn sync(
+    ats: &Ats,
+    id: &str,
+) -> Result<(Vec<proto::AtsSyncProgress>, proto::AtsSyncRun), tonic::Status> {
+    let mut stream = ats
+        .client()
+        .await
+        .sync_ats_jobs(authed(
+            proto::SyncAtsJobsRequest {
+                integration_id: id.to_owned(),
+            },
+            &admin(),
+        ))
+        .await?
+        .into_inner();
+    let mut progress = Vec::new();
+    while let Some(message) = stream.next().await {
+        match message?.event {
+            Some(Event::Progress(p)) => progress.push(p),
+            Some(Event::Summary(run)) => return Ok((progress, run)),
+            None => {}
+        }
+    }
+    panic!("the stream ended without a summary")
+}
+
+async fn count(ats: &Ats, sql: &str) -> i64 {
+    #[derive(sea_orm::FromQueryResult)]
+    struct N {
+        n: i64,
+    }
+    use sea_orm::{ConnectionTrait, FromQueryResult};
+    N::find_by_statement(sea_orm::Statement::from_string(
+        ats.app.ctx.db.get_database_backend(),
+        sql.to_owned(),
+    ))
+    .one(&ats.app.ctx.db)
+    .await
+    .expect("count")
+    .map(|r| r.n)
+    .unwrap_or(0)
+}
+
+async fn greenhouse_full_then_incremental_sync(backend: Backend) {
+    let ats = ats(
+        backend,
+        GreenhouseSandboxConfig {
+            jobs: 40,
+            ..GreenhouseSandboxConfig::default()
+        },
+        LeverSandboxConfig::default(),
+        |c| c.ats.greenhouse_page_size = 10,
+    )
+    .await;
+    let id = ats
+        .connect(Provider::Greenhouse)
+        .await
+        .integration
+        .expect("integration")
+        .id;
+    let (progress, run) = sync(&ats, &id).await.expect("first sync");
+    assert_eq!(run.state(), proto::AtsSyncRunState::Succeeded, "{run:?}");
+    assert_eq!(run.pages_fetched, 4, "40 jobs by pages of 10");
+    assert_eq!(
+        (
+            run.created,
+            run.updated,
+            run.unchanged,
+            run.closed,
+            run.failed
+        ),
+        (40, 0, 0, 0, 0)
+    );
+    assert_eq!(progress.len(), 4, "progress after each page");
+    assert_eq!(progress.last().map(|p| p.created), Some(40));
+    assert_eq!(count(&ats, "SELECT COUNT(*) AS n FROM job_posts").await, 40);
+    assert_eq!(
+        count(&ats, "SELECT COUNT(*) AS n FROM ats_job_syncs").await,
+        40
+    );
+
+    let closed_before = count(
+        &ats,
+        "SELECT COUNT(*) AS n FROM job_posts WHERE status = 'closed'",
+    )
+    .await;
+    // changes at Greenhouse: a retitled post, a closed job, a deleted job
+    let ids: Vec<u64> = ats
+        .greenhouse
+        .job_ids()
+        .into_iter()
+        .filter(|id| {
+            ats.greenhouse
+                .job(*id)
+                .is_some_and(|j| j.status == nextke_sandbox::greenhouse::JobStatus::Open)
+        })
+        .collect();
+    let retitled = ids[3];
+    let post = ats.greenhouse.post_of_job(retitled).expect("post");
+    assert!(ats
+        .greenhouse
+        .update_job_post(post.id, |p| p.title = "Staff engineer, payments".to_owned()));
+    assert!(ats.greenhouse.close_job(ids[5]));
+    assert!(ats.greenhouse.delete_job(ids[7]).is_some());
+    let (_, again) = sync(&ats, &id).await.expect("re-sync");
+    assert_eq!(again.state(), proto::AtsSyncRunState::Succeeded);
+    assert_eq!(
+        (again.created, again.updated, again.unchanged, again.closed),
+        (0, 2, 37, 1),
+        "{again:?}"
+    );
+    assert_eq!(
+        count(&ats, "SELECT COUNT(*) AS n FROM job_posts").await,
+        40,
+        "nothing deleted"
+    );
+    assert_eq!(
+        count(
+            &ats,
+            "SELECT COUNT(*) AS n FROM job_posts WHERE status = 'closed'"
+        )
+        .await,
+        closed_before + 2,
+        "the closed job and the deleted one"
+    );
+    assert_eq!(
+        count(&ats, &format!("SELECT COUNT(*) AS n FROM job_posts WHERE title = 'Staff engineer, payments' AND ats_job_id = '{retitled}'")).await,
+        1
+    );
+    // the run history shows both
+    let runs = ats
+        .client()
+        .await
+        .list_ats_sync_runs(authed(
+            proto::ListAtsSyncRunsRequest {
+                integration_id: id.clone(),
+                page_size: 1,
+                page_token: String::new(),
+            },
+            &admin(),
+        ))
+        .await
+        .expect("runs")
+        .into_inner();
+    assert_eq!(runs.runs.len(), 1);
+    assert_eq!(runs.runs[0].id, again.id, "newest first");
+    assert!(!runs.next_page_token.is_empty());
+    ats.app.stop().await;
+}
+
+async fn lever_sync_by_offset_pages(backend: Backend) {
+    let ats = ats(
+        backend,
+        GreenhouseSandboxConfig::default(),
+        LeverSandboxConfig::default(),
+        |_| {},
+    )
+    .await;
+    ats.lever.seed_postings(250);
+    let id = ats
+        .connect(Provider::Lever)
+        .await
+        .integration
+        .expect("integration")
+        .id;
+    let (_, run) = sync(&ats, &id).await.expect("sync");
+    assert_eq!(run.state(), proto::AtsSyncRunState::Succeeded, "{run:?}");
+    assert_eq!(run.pages_fetched, 3, "250 postings by pages of 100");
+    assert_eq!(run.created, 250);
+    let ids = ats.lever.posting_ids();
+    assert!(ats.lever.close_posting(&ids[0]));
+    assert!(ats.lever.delete_posting(&ids[1]).is_some());
+    let (_, again) = sync(&ats, &id).await.expect("re-sync");
+    assert_eq!(
+        (again.created, again.updated, again.unchanged, again.closed),
+        (0, 1, 248, 1),
+        "{again:?}"
+    );
+    assert_eq!(ats.lever.rate_limited_count(), 0, "within Lever's budget");
+    ats.app.stop().await;
+}
+
+async fn a_bad_record_is_skipped_and_a_503_mid_pages_waits(backend: Backend) {
+    let ats = ats(
+        backend,
+        GreenhouseSandboxConfig {
+            jobs: 30,
+            ..GreenhouseSandboxConfig::default()
+        },
+        LeverSandboxConfig::default(),
+        |c| c.ats.greenhouse_page_size = 10,
+    )
+    .await;
+    let id = ats
+        .connect(Provider::Greenhouse)
+        .await
+        .integration
+        .expect("integration")
+        .id;
+    let ids = ats.greenhouse.job_ids();
+    let broken = ids[12];
+    // a job with no name and no post title cannot be mapped
+    assert!(ats
+        .greenhouse
+        .update_job(broken, |j| j.name = String::new()));
+    if let Some(post) = ats.greenhouse.post_of_job(broken) {
+        ats.greenhouse.delete_job_post(post.id);
+        ats.greenhouse
+            .update_job_post(post.id, |p| p.title = String::new());
+    }
+    // the second page answers 503 once, with Retry-After: 1
+    ats.greenhouse
+        .fail_page_with(2, http::StatusCode::SERVICE_UNAVAILABLE, Some(1));
+    let (_, run) = sync(&ats, &id).await.expect("sync");
+    assert_eq!(run.state(), proto::AtsSyncRunState::Succeeded, "{run:?}");
+    assert_eq!(run.failed, 1, "{run:?}");
+    assert_eq!(run.created, 29);
+    assert_eq!(run.errors.len(), 1);
+    assert_eq!(run.errors[0].ats_id, broken.to_string());
+    assert_eq!(
+        run.pages_fetched, 3,
+        "the failed page was asked again, not skipped"
+    );
+    assert_eq!(count(&ats, "SELECT COUNT(*) AS n FROM job_posts").await, 29);
+    ats.app.stop().await;
+}
+
+async fn a_second_sync_is_aborted_while_one_runs(backend: Backend) {
+    let ats = ats(
+        backend,
+        GreenhouseSandboxConfig {
+            jobs: 40,
+            ..GreenhouseSandboxConfig::default()
+        },
+        LeverSandboxConfig::default(),
+        |c| c.ats.greenhouse_page_size = 10,
+    )
+    .await;
+    let id = ats
+        .connect(Provider::Greenhouse)
+        .await
+        .integration
+        .expect("integration")
+        .id;
+    ats.greenhouse_handle
+        .faults
+        .set_latency(Duration::from_millis(300));
+    let mut first = ats
+        .client()
+        .await
+        .sync_ats_jobs(authed(
+            proto::SyncAtsJobsRequest {
+                integration_id: id.clone(),
+            },
+            &admin(),
+        ))
+        .await
+        .expect("first")
+        .into_inner();
+    let second = sync(&ats, &id).await.expect_err("second");
+    assert_eq!(second.code(), Code::Aborted, "{second:?}");
+    assert!(
+        second.message().contains("already running"),
+        "{}",
+        second.message()
+    );
+    ats.greenhouse_handle.faults.set_latency(Duration::ZERO);
+    let mut summary = None;
+    while let Some(message) = first.next().await {
+        if let Some(Event::Summary(run)) = message.expect("first stream").event {
+            summary = Some(run);
+        }
+    }
+    let summary = summary.expect("summary");
+    assert_eq!(summary.created, 40);
+    // and once it ended, a new one runs
+    let (_, after) = sync(&ats, &id).await.expect("after");
+    assert_eq!(after.unchanged, 40);
+    ats.app.stop().await;
+}
+
+async fn a_sync_stopped_on_page_n_resumes_without_duplicates(backend: Backend) {
+    let ats = ats(
+        backend,
+        GreenhouseSandboxConfig {
+            jobs: 50,
+            ..GreenhouseSandboxConfig::default()
+        },
+        LeverSandboxConfig::default(),
+        |c| {
+            c.ats.greenhouse_page_size = 10;
+            // one attempt: the dropped connection ends the run
+            c.outbound.outbound_max_attempts = 1;
+        },
+    )
+    .await;
+    let id = ats
+        .connect(Provider::Greenhouse)
+        .await
+        .integration
+        .expect("integration")
+        .id;
+    // the connection drops on the third page request
+    ats.greenhouse.drop_connection_on_page(3);
+    let (_, failed) = sync(&ats, &id).await.expect("stream");
+    assert_eq!(failed.state(), proto::AtsSyncRunState::Failed, "{failed:?}");
+    assert_eq!(failed.pages_fetched, 2);
+    assert_eq!(failed.created, 20);
+    assert!(!failed.error.is_empty());
+    assert_eq!(count(&ats, "SELECT COUNT(*) AS n FROM job_posts").await, 20);
+    // the next sync goes on from page 3
+    let (_, resumed) = sync(&ats, &id).await.expect("resume");
+    assert_eq!(
+        resumed.state(),
+        proto::AtsSyncRunState::Succeeded,
+        "{resumed:?}"
+    );
+    assert_eq!(resumed.created, 30, "{resumed:?}");
+    assert_eq!(count(&ats, "SELECT COUNT(*) AS n FROM job_posts").await, 50);
+    assert_eq!(
+        count(&ats, "SELECT COUNT(*) AS n FROM (SELECT ats_job_id FROM job_posts GROUP BY ats_job_id HAVING COUNT(*) > 1) d").await,
+        0,
+        "no duplicates"
+    );
+    ats.app.stop().await;
+}
+
+db_tests!(
+    greenhouse_full_then_incremental_sync,
+    lever_sync_by_offset_pages,
+    a_bad_record_is_skipped_and_a_503_mid_pages_waits,
+    a_second_sync_is_aborted_while_one_runs,
+    a_sync_stopped_on_page_n_resumes_without_duplicates,
+);
