@@ -169,6 +169,13 @@ pub enum JobOutcome {
     Fatal,
 }
 
+impl JobOutcome {
+    /// Whether the job is worth running again.
+    pub fn is_retry(&self) -> bool {
+        matches!(self, JobOutcome::Retry { .. } | JobOutcome::Delay(_))
+    }
+}
+
 /// Every consumer's answer to one error, from [`AppError::answer`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Answer {

@@ -127,6 +127,7 @@ impl Engine {
             sweeps::register(&mut registry, ctx.clone());
             crate::domain::linkedin::jobs::register(&mut registry, ctx.clone());
             crate::domain::calendar::register(&mut registry, ctx.clone());
+            crate::domain::ats::register(&mut registry, ctx.clone());
             WorkerPool::start(
                 ctx.db.clone(),
                 &registry,

@@ -8,14 +8,17 @@ use tokio::sync::mpsc;
 use tonic::{Request, Response, Status};
 
 use super::{
-    ats_convert::{credentials_from, integration_to, run_to, settings_from, update_from},
+    ats_convert::{
+        app_to, application_from, credentials_from, integration_to, post_status_from, post_to,
+        run_to, settings_from, update_from,
+    },
     auth::caller,
     convert::{self, provider_from},
 };
 use crate::{
     context::AppContext,
     domain::{
-        ats::{integrations, sync, sync_runs},
+        ats::{applications, integrations, job_posts, sync, sync_runs},
         page_token,
     },
     error::AppError,
@@ -193,6 +196,119 @@ impl AtsService for AtsApi {
         Ok(Response::new(Box::pin(
             tokio_stream::wrappers::ReceiverStream::new(out_rx),
         )))
+    }
+
+    async fn list_job_posts(
+        &self,
+        request: Request<proto::ListJobPostsRequest>,
+    ) -> Result<Response<proto::ListJobPostsResponse>, Status> {
+        let _identity = caller(&request)?;
+        let r = request.into_inner();
+        let owned = |field, value: &str| -> Result<Option<String>, AppError> {
+            Ok(convert::text(field, value, 512)?.map(str::to_owned))
+        };
+        let filter = crate::store::applications::PostFilter {
+            organization_id: owned("organization_id", &r.organization_id)?,
+            integration_id: owned("integration_id", &r.integration_id)?,
+            status: convert::enum_filter(r.status, "status", post_status_from)?,
+            department: owned("department", &r.department)?,
+            location: owned("location", &r.location)?,
+            remote: r.remote,
+            updated_since: convert::time(r.updated_since, "updated_since")?,
+        };
+        let token = convert::text("page_token", &r.page_token, 512)?;
+        let (posts, next) =
+            job_posts::list(&self.ctx, filter, convert::page_size(r.page_size)?, token).await?;
+        Ok(Response::new(proto::ListJobPostsResponse {
+            job_posts: posts.into_iter().map(post_to).collect(),
+            next_page_token: next.unwrap_or_default(),
+        }))
+    }
+
+    async fn get_job_post(
+        &self,
+        request: Request<proto::GetJobPostRequest>,
+    ) -> Result<Response<proto::GetJobPostResponse>, Status> {
+        let identity = caller(&request)?;
+        let r = request.into_inner();
+        let id = convert::text("job_post_id", &r.job_post_id, 64)?
+            .ok_or_else(|| AppError::invalid("job_post_id", "is required"))?;
+        let post = job_posts::get(&self.ctx, &identity, id, r.include_remote_data).await?;
+        Ok(Response::new(proto::GetJobPostResponse {
+            job_post: Some(post_to(post)),
+        }))
+    }
+
+    async fn submit_application(
+        &self,
+        request: Request<proto::SubmitApplicationRequest>,
+    ) -> Result<Response<proto::SubmitApplicationResponse>, Status> {
+        let identity = caller(&request)?;
+        let r = request.into_inner();
+        convert::text("job_post_id", &r.job_post_id, 64)?
+            .ok_or_else(|| AppError::invalid("job_post_id", "is required"))?;
+        for (field, value, max) in [
+            ("idempotency_key", &r.idempotency_key, 128),
+            ("first_name", &r.first_name, 255),
+            ("last_name", &r.last_name, 255),
+            ("email", &r.email, 320),
+            ("phone", &r.phone, 32),
+            ("linkedin_url", &r.linkedin_url, 2048),
+        ] {
+            convert::text(field, value, max)?;
+        }
+        let application = applications::submit(&self.ctx, &identity, application_from(r)).await?;
+        Ok(Response::new(proto::SubmitApplicationResponse {
+            application: Some(app_to(application)),
+        }))
+    }
+
+    async fn get_application(
+        &self,
+        request: Request<proto::GetApplicationRequest>,
+    ) -> Result<Response<proto::GetApplicationResponse>, Status> {
+        let identity = caller(&request)?;
+        let r = request.into_inner();
+        let id = convert::text("application_id", &r.application_id, 64)?
+            .ok_or_else(|| AppError::invalid("application_id", "is required"))?;
+        let application = applications::get(&self.ctx, &identity, id).await?;
+        Ok(Response::new(proto::GetApplicationResponse {
+            application: Some(app_to(application)),
+        }))
+    }
+
+    async fn list_applications(
+        &self,
+        request: Request<proto::ListApplicationsRequest>,
+    ) -> Result<Response<proto::ListApplicationsResponse>, Status> {
+        let identity = caller(&request)?;
+        let r = request.into_inner();
+        let org = convert::text("organization_id", &r.organization_id, 128)?;
+        let post = convert::text("job_post_id", &r.job_post_id, 64)?;
+        let size = match convert::page_size(r.page_size)? {
+            0 => 20,
+            n if n > 100 => {
+                return Err(AppError::invalid("page_size", "must be at most 100").into())
+            }
+            n => n,
+        };
+        let offset: u64 = match convert::text("page_token", &r.page_token, 256)? {
+            None => 0,
+            Some(token) => page_token::decode("apps", token, |k| k.parse().ok(), u64::to_string)?,
+        };
+        let list = applications::list(&self.ctx, &identity, org, post, offset, u64::from(size) + 1)
+            .await?;
+        let more = list.len() > size as usize;
+        let list: Vec<_> = list.into_iter().take(size as usize).collect();
+        let next_page_token = if more {
+            page_token::encode("apps", &(offset + list.len() as u64).to_string())
+        } else {
+            String::new()
+        };
+        Ok(Response::new(proto::ListApplicationsResponse {
+            applications: list.into_iter().map(app_to).collect(),
+            next_page_token,
+        }))
     }
 
     async fn list_ats_sync_runs(

@@ -169,3 +169,178 @@ pub fn integration_to(i: AtsIntegration) -> proto::AtsIntegration {
         last_error: i.last_error.unwrap_or_default(),
     }
 }
+
+fn status_to(s: crate::vocab::JobPostStatus) -> proto::JobPostStatus {
+    use crate::vocab::JobPostStatus as S;
+    match s {
+        S::Open => proto::JobPostStatus::Open,
+        S::Closed => proto::JobPostStatus::Closed,
+        S::Draft => proto::JobPostStatus::Draft,
+    }
+}
+
+/// A post status filter.
+pub fn post_status_from(s: proto::JobPostStatus) -> Option<crate::vocab::JobPostStatus> {
+    use crate::vocab::JobPostStatus as S;
+    match s {
+        proto::JobPostStatus::Unspecified => None,
+        proto::JobPostStatus::Open => Some(S::Open),
+        proto::JobPostStatus::Closed => Some(S::Closed),
+        proto::JobPostStatus::Draft => Some(S::Draft),
+    }
+}
+
+fn workplace_to(w: crate::vocab::WorkplaceType) -> proto::WorkplaceType {
+    use crate::vocab::WorkplaceType as W;
+    match w {
+        W::Unspecified => proto::WorkplaceType::Unspecified,
+        W::OnSite => proto::WorkplaceType::OnSite,
+        W::Remote => proto::WorkplaceType::Remote,
+        W::Hybrid => proto::WorkplaceType::Hybrid,
+    }
+}
+
+fn question_kind_to(k: crate::providers::ats::job::QuestionKind) -> proto::QuestionType {
+    use crate::providers::ats::job::QuestionKind as K;
+    match k {
+        K::ShortText => proto::QuestionType::ShortText,
+        K::LongText => proto::QuestionType::LongText,
+        K::SingleSelect => proto::QuestionType::SingleSelect,
+        K::MultiSelect => proto::QuestionType::MultiSelect,
+        K::Boolean => proto::QuestionType::Boolean,
+        K::File => proto::QuestionType::File,
+    }
+}
+
+/// A job post as the API shows it.
+pub fn post_to(p: crate::domain::ats::job_posts::JobPost) -> proto::JobPost {
+    let r = p.row;
+    let salary = (r.salary_min.is_some() || r.salary_max.is_some()).then(|| proto::Salary {
+        min: r.salary_min.unwrap_or_default(),
+        max: r.salary_max.unwrap_or_default(),
+        currency: r.salary_currency.clone(),
+        interval: r.salary_interval.clone(),
+    });
+    proto::JobPost {
+        id: r.id,
+        organization_id: r.organization_id,
+        integration_id: r.integration_id.unwrap_or_default(),
+        provider: provider_to(r.provider) as i32,
+        ats_job_id: r.ats_job_id.unwrap_or_default(),
+        ats_url: r.ats_url,
+        title: r.title,
+        description_html: r.description_html,
+        description_text: r.description_text,
+        department: r.department,
+        location: r.location,
+        remote: r.remote,
+        workplace_type: workplace_to(r.workplace_type) as i32,
+        employment_type: r.employment_type,
+        salary,
+        status: status_to(r.status) as i32,
+        closes_at: r.closes_at.map(timestamp),
+        questions: p
+            .questions
+            .into_iter()
+            .map(|q| proto::JobQuestion {
+                id: q.id,
+                label: q.label,
+                required: q.required,
+                r#type: question_kind_to(q.kind) as i32,
+                options: q.options,
+            })
+            .collect(),
+        created_at: Some(timestamp(r.created_at)),
+        updated_at: Some(timestamp(r.updated_at)),
+        remote_data: p.remote_data.map(|v| v.to_string()).unwrap_or_default(),
+    }
+}
+
+/// An application as the candidate sends it.
+pub fn application_from(
+    r: proto::SubmitApplicationRequest,
+) -> crate::domain::ats::applications::NewApplication {
+    use crate::domain::ats::applications::{Answer, NewApplication, ResumeInput};
+    NewApplication {
+        job_post_id: r.job_post_id,
+        idempotency_key: r.idempotency_key,
+        first_name: r.first_name,
+        last_name: r.last_name,
+        email: r.email,
+        phone: r.phone,
+        linkedin_url: r.linkedin_url,
+        cover_letter: r.cover_letter,
+        answers: r
+            .answers
+            .into_iter()
+            .map(|a| Answer {
+                question_id: a.question_id,
+                values: a.values,
+            })
+            .collect(),
+        resume: r.resume.map(|f| ResumeInput {
+            filename: f.filename,
+            content: f.content,
+        }),
+    }
+}
+
+fn app_status_to(s: crate::vocab::ApplicationStatus) -> proto::ApplicationStatus {
+    use crate::vocab::ApplicationStatus as S;
+    match s {
+        S::Submitted => proto::ApplicationStatus::Submitted,
+        S::Active => proto::ApplicationStatus::Active,
+        S::Rejected => proto::ApplicationStatus::Rejected,
+        S::Hired => proto::ApplicationStatus::Hired,
+    }
+}
+
+fn source_to(s: crate::vocab::StatusSource) -> proto::StatusSource {
+    use crate::vocab::StatusSource as S;
+    match s {
+        S::Platform => proto::StatusSource::Platform,
+        S::Api => proto::StatusSource::Api,
+        S::Webhook => proto::StatusSource::Webhook,
+        S::Poll => proto::StatusSource::Poll,
+    }
+}
+
+/// An application as the API shows it.
+pub fn app_to(a: crate::domain::ats::applications::Application) -> proto::Application {
+    use crate::vocab::ApplicationSyncState as S;
+    proto::Application {
+        id: a.id,
+        job_post_id: a.job_post_id,
+        organization_id: a.organization_id,
+        user_id: a.user_id,
+        first_name: a.first_name,
+        last_name: a.last_name,
+        email: a.email,
+        phone: a.phone,
+        linkedin_url: a.linkedin_url,
+        status: app_status_to(a.status) as i32,
+        stage: a.stage,
+        sync_state: match a.sync_state {
+            None => proto::ApplicationSyncState::NotApplicable,
+            Some(S::Pending) => proto::ApplicationSyncState::Pending,
+            Some(S::Synced) => proto::ApplicationSyncState::Synced,
+            Some(S::Failed) => proto::ApplicationSyncState::Failed,
+        } as i32,
+        sync_error: a.sync_error.unwrap_or_default(),
+        ats_application_id: a.ats_application_id.unwrap_or_default(),
+        history: a
+            .history
+            .into_iter()
+            .map(|h| proto::ApplicationStatusChange {
+                status: app_status_to(h.status) as i32,
+                stage: h.stage,
+                source: source_to(h.source) as i32,
+                changed_at: Some(timestamp(h.changed_at)),
+            })
+            .collect(),
+        created_at: Some(timestamp(a.created_at)),
+        updated_at: Some(timestamp(a.updated_at)),
+        resume_filename: a.resume_filename,
+        resume_size: a.resume_size,
+    }
+}

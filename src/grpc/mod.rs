@@ -34,6 +34,8 @@ pub use self::{ats::AtsApi, calendar::CalendarApi, integration::IntegrationApi};
 /// Largest message accepted or sent by each of our services; a larger request
 /// is refused by tonic with `OUT_OF_RANGE` before it is decoded.
 pub const MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
+/// Largest `AtsService` message: an application with a résumé of up to 10 MiB.
+pub const MAX_ATS_MESSAGE_BYTES: usize = 11 * 1024 * 1024;
 
 /// The gRPC routes (not yet layered with grpc-web or CORS).
 pub async fn router(ctx: Arc<AppContext>) -> anyhow::Result<Router> {
@@ -64,7 +66,7 @@ pub async fn router(ctx: Arc<AppContext>) -> anyhow::Result<Router> {
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
         .max_encoding_message_size(MAX_MESSAGE_BYTES);
     let ats = AtsServiceServer::new(AtsApi::new(ctx.clone()))
-        .max_decoding_message_size(MAX_MESSAGE_BYTES)
+        .max_decoding_message_size(MAX_ATS_MESSAGE_BYTES)
         .max_encoding_message_size(MAX_MESSAGE_BYTES);
 
     let router = Router::new();

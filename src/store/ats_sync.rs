@@ -233,3 +233,29 @@ pub async fn close_missing(
     }
     Ok(closed)
 }
+
+/// Closes the post mapped from one ATS job.
+pub async fn close_by_ats_id(
+    db: &impl ConnectionTrait,
+    integration_id: &str,
+    ats_job_id: &str,
+    now: DateTime<Utc>,
+) -> Result<u64, DbErr> {
+    let Some(mapping) = Maps::find_by_id((integration_id.to_owned(), ats_job_id.to_owned()))
+        .one(db)
+        .await?
+    else {
+        return Ok(0);
+    };
+    Ok(Posts::update_many()
+        .set(posts::ActiveModel {
+            status: Set(JobPostStatus::Closed),
+            updated_at: Set(now),
+            ..Default::default()
+        })
+        .filter(posts::Column::Id.eq(mapping.job_post_id))
+        .filter(posts::Column::Status.ne(JobPostStatus::Closed))
+        .exec(db)
+        .await?
+        .rows_affected)
+}

@@ -1,6 +1,7 @@
 //! Persistence: connecting, migrating, and the queries of each table.
 
 pub mod activity;
+pub mod applications;
 pub mod ats_integrations;
 pub mod ats_sync;
 pub mod calendar_events;
@@ -15,6 +16,7 @@ pub mod oauth_states;
 pub mod owner;
 pub mod rate_windows;
 pub mod reminders;
+pub mod webhook_deliveries;
 
 use std::time::Duration;
 

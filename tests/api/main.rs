@@ -8,6 +8,7 @@
 mod helpers;
 
 mod activity;
+mod ats_applications;
 mod ats_integrations;
 mod ats_rig;
 mod ats_sync;

@@ -6,16 +6,27 @@
 //! - [`access`]: who may configure and read an organization's ATS.
 //! - [`check`]: credentials checked against the provider before they are kept.
 //! - [`integrations`]: create, list, read, change, delete, rotate the secret.
+//! - [`job_posts`]: the platform's job posts as callers read them.
 //! - [`sync`]: a sync of an integration's jobs into job posts.
 //! - [`sync_runs`]: the runs of job syncs as admins see them.
 //! - [`html`]: job descriptions sanitized, and their text.
+//! - [`applications`], [`resume`]: candidates' applications and résumés;
+//!   [`delivery`]: sending them to the ATS (a job of the engine).
+//! - [`webhooks`]: deliveries verified, stored and queued;
+//!   [`webhook_events`]: what they say, applied from the store.
 
 pub mod access;
+pub mod applications;
 pub mod check;
+pub mod delivery;
 pub mod html;
 pub mod integrations;
+pub mod job_posts;
+pub mod resume;
 pub mod sync;
 pub mod sync_runs;
+pub mod webhook_events;
+pub mod webhooks;
 
 use crate::{
     config::Config,
@@ -79,6 +90,12 @@ pub fn lever_base(ctx: &AppContext, eu_region: bool) -> Result<url::Url> {
     } else {
         url_of(&ats.lever_api_base_url, "LEVER_API_BASE_URL")
     }
+}
+
+/// Registers the ATS job kinds.
+pub fn register(registry: &mut crate::jobs::Registry, ctx: std::sync::Arc<AppContext>) {
+    delivery::register(registry, ctx.clone());
+    webhook_events::register(registry, ctx);
 }
 
 /// The unique keys of an integration's background jobs (dropped with it).

@@ -556,3 +556,113 @@ pub async fn begin_for(
 pub async fn integration(ctx: &AppContext, id: &str) -> Result<Option<AtsIntegrationRow>> {
     Ok(integrations_store::find(&ctx.db, id).await?)
 }
+
+/// Reads one job again (a webhook said it changed) and writes it if it did;
+/// a job the provider no longer has is closed.
+pub async fn refresh_job(
+    ctx: &AppContext,
+    integration: &AtsIntegrationRow,
+    ats_job_id: &str,
+) -> Result<()> {
+    let credential = credentials::find(&ctx.db, &integration.connection_id)
+        .await?
+        .ok_or(AppError::NotFound("ats integration"))?;
+    let key = credential.id.clone();
+    let job: Option<Record> = match integration.provider {
+        Provider::Greenhouse => {
+            let client = greenhouse_client(ctx)?;
+            let endpoints = OAuthEndpoints::greenhouse(&ctx.config);
+            let ids = vec![ats_job_id.to_owned()];
+            let (jobs, posts) = with_fresh_token(ctx, &endpoints, &credential, |token| {
+                let client = client.clone();
+                let ids = ids.clone();
+                let key = key.clone();
+                async move {
+                    let jobs = client.jobs_by_id(&token, &key, &ids).await?;
+                    let posts = client.posts_of_jobs(&token, &key, &ids).await?;
+                    Ok::<_, ProviderError>((jobs, posts))
+                }
+            })
+            .await
+            .map_err(|e| call_error(Provider::Greenhouse, e))?;
+            jobs.iter()
+                .find(|j| record_id(j).as_deref() == Some(ats_job_id))
+                .map(|job| {
+                    let post = posts.iter().find(|p| {
+                        crate::providers::ats::job::id_text(p.get("job_id")).as_deref()
+                            == Some(ats_job_id)
+                    });
+                    greenhouse_jobs::map_job(job, post)
+                        .map_err(|e| map_error(Some(ats_job_id.to_owned()), e))
+                })
+        }
+        Provider::Lever => {
+            let summary = super::integrations::summary_of(integration);
+            let base = lever_base(ctx, summary.eu_region)?;
+            let client = lever_client(ctx);
+            let endpoints = OAuthEndpoints::greenhouse(&ctx.config);
+            let posting = with_fresh_token(ctx, &endpoints, &credential, |api_key| {
+                let client = client.clone();
+                let base = base.clone();
+                let key = key.clone();
+                async move { client.posting(&base, &api_key, &key, ats_job_id).await }
+            })
+            .await
+            .map_err(|e| call_error(Provider::Lever, e))?;
+            posting.map(|p| {
+                lever_jobs::map_posting(&p).map_err(|e| map_error(Some(ats_job_id.to_owned()), e))
+            })
+        }
+        _ => None,
+    };
+    match job {
+        Some(Ok(job)) => write_one(ctx, integration, job).await,
+        Some(Err((id, message))) => {
+            tracing::warn!(ats_id = %id, error = %message, "job skipped: it could not be read");
+            Ok(())
+        }
+        None => close_job(ctx, integration, ats_job_id).await,
+    }
+}
+
+/// Writes one mapped job unless its hash is unchanged.
+async fn write_one(ctx: &AppContext, integration: &AtsIntegrationRow, job: AtsJob) -> Result<()> {
+    use sea_orm::TransactionTrait;
+    let now = Utc::now();
+    let known =
+        store::mappings(&ctx.db, &integration.id, std::slice::from_ref(&job.ats_id)).await?;
+    let hash = content_hash(&job.raw);
+    let existing = known.get(&job.ats_id);
+    if existing.is_some_and(|m| m.content_hash == hash) {
+        return Ok(());
+    }
+    let post_id = existing
+        .map(|m| m.job_post_id.clone())
+        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+    let mapping = MappingRow {
+        integration_id: integration.id.clone(),
+        ats_job_id: job.ats_id.clone(),
+        job_post_id: post_id.clone(),
+        content_hash: hash,
+        last_seen_run_id: existing
+            .map(|m| m.last_seen_run_id.clone())
+            .unwrap_or_else(|| "webhook".to_owned()),
+        updated_at: now,
+    };
+    let row = post_row(job, post_id, integration, now, now);
+    let txn = ctx.db.begin().await?;
+    store::upsert_posts(&txn, vec![row]).await?;
+    store::upsert_mappings(&txn, vec![mapping]).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Closes the post of a job the provider deleted or no longer lists.
+pub async fn close_job(
+    ctx: &AppContext,
+    integration: &AtsIntegrationRow,
+    ats_job_id: &str,
+) -> Result<()> {
+    store::close_by_ats_id(&ctx.db, &integration.id, ats_job_id, Utc::now()).await?;
+    Ok(())
+}

@@ -122,6 +122,23 @@ pub fn verify(
     })
 }
 
+/// The event and hint of a stored body, verified when it was received.
+pub fn read(body: &[u8]) -> Option<(String, LeverHint)> {
+    let value: Value = serde_json::from_slice(body).ok()?;
+    let event = short(value.get("event"), 128)?;
+    let data = value.get("data");
+    let field = |name: &str| short(data.and_then(|d| d.get(name)), 128);
+    Some((
+        event,
+        LeverHint {
+            opportunity_id: field("opportunityId").or_else(|| field("candidateId")),
+            application_id: field("applicationId"),
+            posting_id: field("postingId"),
+            to_stage_id: field("toStageId"),
+        },
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::signature::sign_hex;
