@@ -22,14 +22,13 @@ pub const ORG: &str = "acme";
 pub const ADMIN: &str = "ada";
 
 /// Greenhouse and Lever sandboxes beside a running server.
-#[allow(dead_code)] // the sandboxes' handles are read by the sync and webhook tests
 pub struct Ats {
     pub app: TestApp,
     pub greenhouse: GreenhouseSandbox,
     pub greenhouse_handle: SandboxHandle,
     pub lever: LeverSandbox,
-    pub lever_handle: SandboxHandle,
-    pub config: Config,
+    /// Keeps the Lever sandbox serving.
+    _lever_handle: SandboxHandle,
 }
 
 async fn listener() -> tokio::net::TcpListener {
@@ -59,14 +58,13 @@ pub async fn ats(
     a.lever_eu_api_base_url = lever_handle.base_url();
     config.outbound.outbound_timeout_ms = 2_000;
     edit(&mut config);
-    let app = spawn_app_with(backend, config.clone()).await;
+    let app = spawn_app_with(backend, config).await;
     Ats {
         app,
         greenhouse,
         greenhouse_handle,
         lever,
-        lever_handle,
-        config,
+        _lever_handle: lever_handle,
     }
 }
 

@@ -12,6 +12,7 @@ mod ats_applications;
 mod ats_integrations;
 mod ats_rig;
 mod ats_sync;
+mod ats_webhooks;
 mod auth;
 mod browser;
 mod calendar;
