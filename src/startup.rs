@@ -118,6 +118,9 @@ impl Engine {
             if ctx.config.linkedin.enable_linkedin_integration {
                 schedules.extend(crate::domain::linkedin::jobs::schedules(&ctx));
             }
+            if ctx.config.ats.enable_ats_integration {
+                schedules.extend(crate::domain::ats::schedule::schedules(&ctx));
+            }
             Some(start_scheduler(ctx.db.clone(), schedules).await?)
         } else {
             None

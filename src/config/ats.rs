@@ -59,4 +59,7 @@ pub struct AtsSettings {
     /// past it, the run is taken as stopped by a crash and is resumed.
     #[arg(long, env = "ATS_SYNC_LEASE_SECS", default_value_t = 120)]
     pub ats_sync_lease_secs: u64,
+    /// When integrations whose scheduled sync is due are enqueued (cron with seconds).
+    #[arg(long, env = "CRON_ATS_SYNC", default_value = "30 * * * * *")]
+    pub cron_ats_sync: String,
 }

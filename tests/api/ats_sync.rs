@@ -345,7 +345,110 @@ async fn a_sync_stopped_on_page_n_resumes_without_duplicates(backend: Backend) {
     ats.app.stop().await;
 }
 
+async fn scheduled_syncs_follow_the_interval_jittered(backend: Backend) {
+    let ats = ats(
+        backend,
+        GreenhouseSandboxConfig {
+            jobs: 10,
+            ..GreenhouseSandboxConfig::default()
+        },
+        LeverSandboxConfig::default(),
+        |c| {
+            c.jobs.workers_enabled = true;
+            c.jobs.job_poll_interval_ms = 50;
+        },
+    )
+    .await;
+    let created = ats
+        .create_as(
+            &admin(),
+            crate::ats_rig::ORG,
+            Provider::Greenhouse,
+            crate::ats_rig::greenhouse_credentials(),
+        )
+        .await
+        .expect("create");
+    let id = created.integration.expect("integration").id;
+    let mut client = ats.client().await;
+    client
+        .update_ats_integration(authed(
+            proto::UpdateAtsIntegrationRequest {
+                integration_id: id.clone(),
+                settings: Some(proto::AtsSettings {
+                    sync_interval_minutes: 15,
+                    ..crate::ats_rig::settings()
+                }),
+                credentials: None,
+                update_mask: Some(prost_types::FieldMask {
+                    paths: vec!["settings.sync_interval_minutes".into()],
+                }),
+            },
+            &admin(),
+        ))
+        .await
+        .expect("interval");
+    let row = nextke_integrations::store::ats_integrations::find(&ats.app.ctx.db, &id)
+        .await
+        .expect("row")
+        .expect("integration");
+    let ahead = (row.next_sync_at.expect("scheduled") - chrono::Utc::now()).num_seconds();
+    assert!(
+        (14 * 60..=17 * 60).contains(&ahead),
+        "15 minutes and up to a tenth: {ahead} s"
+    );
+    // it falls due: the sweep enqueues its sync, the engine runs it
+    nextke_integrations::store::ats_integrations::set_next_sync(
+        &ats.app.ctx.db,
+        &id,
+        Some(chrono::Utc::now() - chrono::Duration::seconds(1)),
+    )
+    .await
+    .expect("due");
+    let enqueued = nextke_integrations::domain::ats::schedule::sweep(&ats.app.ctx)
+        .await
+        .expect("sweep");
+    assert_eq!(enqueued, 1);
+    let mut run = None;
+    for _ in 0..100 {
+        let runs = client
+            .list_ats_sync_runs(authed(
+                proto::ListAtsSyncRunsRequest {
+                    integration_id: id.clone(),
+                    page_size: 5,
+                    page_token: String::new(),
+                },
+                &admin(),
+            ))
+            .await
+            .expect("runs")
+            .into_inner()
+            .runs;
+        if let Some(r) = runs
+            .into_iter()
+            .find(|r| r.state() == proto::AtsSyncRunState::Succeeded)
+        {
+            run = Some(r);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let run = run.expect("the scheduled sync ran");
+    assert_eq!(run.trigger(), proto::AtsSyncTrigger::Scheduled);
+    assert_eq!(run.created, 10);
+    let row = nextke_integrations::store::ats_integrations::find(&ats.app.ctx.db, &id)
+        .await
+        .expect("row")
+        .expect("integration");
+    let ahead = (row.next_sync_at.expect("scheduled") - chrono::Utc::now()).num_seconds();
+    assert!(
+        (14 * 60..=17 * 60).contains(&ahead),
+        "moved one interval on: {ahead} s"
+    );
+    ats.app.stop().await;
+}
+
 db_tests!(
+    scheduled_syncs_follow_the_interval_jittered,
     greenhouse_full_then_incremental_sync,
     lever_sync_by_offset_pages,
     a_bad_record_is_skipped_and_a_503_mid_pages_waits,

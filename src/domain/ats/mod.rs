@@ -8,6 +8,7 @@
 //! - [`integrations`]: create, list, read, change, delete, rotate the secret.
 //! - [`job_posts`]: the platform's job posts as callers read them.
 //! - [`sync`]: a sync of an integration's jobs into job posts.
+//! - [`schedule`]: scheduled syncs, each integration at its interval, jittered.
 //! - [`sync_runs`]: the runs of job syncs as admins see them.
 //! - [`html`]: job descriptions sanitized, and their text.
 //! - [`applications`], [`resume`]: candidates' applications and résumés;
@@ -23,6 +24,7 @@ pub mod html;
 pub mod integrations;
 pub mod job_posts;
 pub mod resume;
+pub mod schedule;
 pub mod sync;
 pub mod sync_runs;
 pub mod webhook_events;
@@ -95,6 +97,7 @@ pub fn lever_base(ctx: &AppContext, eu_region: bool) -> Result<url::Url> {
 /// Registers the ATS job kinds.
 pub fn register(registry: &mut crate::jobs::Registry, ctx: std::sync::Arc<AppContext>) {
     delivery::register(registry, ctx.clone());
+    schedule::register(registry, ctx.clone());
     webhook_events::register(registry, ctx);
 }
 
