@@ -233,7 +233,11 @@ impl MigrationTrait for Migration {
                 Table::create()
                     .table(StatusHistory::Table)
                     .if_not_exists()
-                    .col(big_integer(StatusHistory::Id).auto_increment().primary_key())
+                    .col(
+                        big_integer(StatusHistory::Id)
+                            .auto_increment()
+                            .primary_key(),
+                    )
                     .col(string_len(StatusHistory::ApplicationId, 36))
                     .col(string_len(StatusHistory::Status, 16))
                     .col(string_len(StatusHistory::Stage, 512))
@@ -298,7 +302,9 @@ impl MigrationTrait for Migration {
                     .col(string_len(WebhookDeliveries::State, 16))
                     .col(text_null(WebhookDeliveries::Error))
                     .col(timestamp_with_time_zone(WebhookDeliveries::ReceivedAt))
-                    .col(timestamp_with_time_zone_null(WebhookDeliveries::ProcessedAt))
+                    .col(timestamp_with_time_zone_null(
+                        WebhookDeliveries::ProcessedAt,
+                    ))
                     .to_owned(),
             )
             .await?;
