@@ -54,6 +54,7 @@ pub mod demo;
 pub mod dev_secrets;
 pub mod domain;
 pub mod error;
+pub mod fuzzing;
 pub mod grpc;
 pub mod http;
 pub mod jobs;

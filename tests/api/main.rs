@@ -23,6 +23,7 @@ mod crypto;
 mod decoding;
 mod errors;
 mod flows;
+mod fuzz_corpora;
 mod grpc;
 mod grpc_web;
 mod inputs;
