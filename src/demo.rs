@@ -5,7 +5,9 @@
 //! serves, then plays the demo user once: connects Google Calendar and Outlook
 //! through the real OAuth callback, sets reminders on every channel, and
 //! creates an interview in each calendar (whose 15-minute reminders go out a
-//! minute later, to the sinks).
+//! minute later, to the sinks); then, as the demo organization's admin,
+//! connects sandbox Greenhouse and Lever, syncs their jobs, applies to a post
+//! and moves the application with a signed webhook ([`crate::demo_ats`]).
 
 use std::{future::Future, net::SocketAddr, time::Duration};
 
@@ -64,7 +66,10 @@ pub async fn run(
         loopback().await?,
     )?;
     let smtp = SmtpSink::start(SmtpSinkConfig::default(), loopback().await?)?;
+    let ats = crate::demo_ats::start(&mut config).await?;
     for (name, url) in [
+        ("greenhouse", ats.greenhouse_handle.base_url()),
+        ("lever", ats.lever_handle.base_url()),
         ("linkedin", linkedin.base_url()),
         ("google", google.base_url()),
         ("microsoft", microsoft.base_url()),
@@ -123,6 +128,9 @@ pub async fn run(
     let served = tokio::spawn(app.run_until_stopped(shutdown));
     if let Err(err) = play(&config, &token).await {
         println!("  demo walk-through failed: {err:#}");
+    }
+    if let Err(err) = crate::demo_ats::play(&config, &ats, "demo-org", &token).await {
+        println!("  ats walk-through failed: {err:#}");
     }
     served.await??;
     let mails = smtp.count();

@@ -51,6 +51,7 @@ pub mod context;
 pub mod crypto;
 pub mod delivery;
 pub mod demo;
+pub mod demo_ats;
 pub mod dev_secrets;
 pub mod domain;
 pub mod error;
