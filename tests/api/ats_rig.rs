@@ -29,6 +29,8 @@ pub struct Ats {
     pub lever: LeverSandbox,
     /// Keeps the Lever sandbox serving.
     _lever_handle: SandboxHandle,
+    /// The server's configuration (a second process is started from it).
+    pub config: Config,
 }
 
 async fn listener() -> tokio::net::TcpListener {
@@ -58,13 +60,14 @@ pub async fn ats(
     a.lever_eu_api_base_url = lever_handle.base_url();
     config.outbound.outbound_timeout_ms = 2_000;
     edit(&mut config);
-    let app = spawn_app_with(backend, config).await;
+    let app = spawn_app_with(backend, config.clone()).await;
     Ats {
         app,
         greenhouse,
         greenhouse_handle,
         lever,
         _lever_handle: lever_handle,
+        config,
     }
 }
 

@@ -447,7 +447,152 @@ async fn scheduled_syncs_follow_the_interval_jittered(backend: Backend) {
     ats.app.stop().await;
 }
 
+/// The service in a process of its own on the rig's database and sandboxes.
+fn serve_elsewhere(ats: &Ats, port: u16) -> std::process::Child {
+    use secrecy::ExposeSecret;
+    let c = &ats.config;
+    std::process::Command::new(env!("CARGO_BIN_EXE_nextke-integrations"))
+        .arg("serve")
+        .env("DATABASE_URL", &c.database_url)
+        .env("LISTEN_ADDR", format!("127.0.0.1:{port}"))
+        .env("PUBLIC_BASE_URL", format!("http://127.0.0.1:{port}"))
+        .env("JWT_SECRET", crate::helpers::JWT_SECRET)
+        .env("JWT_ISSUER", &c.jwt_issuer)
+        .env("JWT_AUDIENCE", &c.jwt_audience)
+        .env(
+            "ENCRYPTION_KEYS",
+            c.encryption_keys.as_ref().expect("keys").expose_secret(),
+        )
+        .env("GREENHOUSE_AUTH_BASE_URL", &c.ats.greenhouse_auth_base_url)
+        .env(
+            "GREENHOUSE_HARVEST_BASE_URL",
+            &c.ats.greenhouse_harvest_base_url,
+        )
+        .env(
+            "GREENHOUSE_BOARDS_BASE_URL",
+            &c.ats.greenhouse_boards_base_url,
+        )
+        .env("GREENHOUSE_PAGE_SIZE", "10")
+        .env("ATS_SYNC_LEASE_SECS", "5")
+        .env("WORKERS_ENABLED", "false")
+        .env("SCHEDULER_ENABLED", "false")
+        .env(
+            "DEV_SECRETS_FILE",
+            std::env::temp_dir().join(format!("nextke-crash-{port}.json")),
+        )
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start the second process")
+}
+
+async fn a_sync_whose_process_is_killed_resumes_without_duplicates(backend: Backend) {
+    let ats = ats(
+        backend,
+        GreenhouseSandboxConfig {
+            jobs: 60,
+            ..GreenhouseSandboxConfig::default()
+        },
+        LeverSandboxConfig::default(),
+        |c| {
+            c.ats.greenhouse_page_size = 10;
+            c.ats.ats_sync_lease_secs = 5;
+        },
+    )
+    .await;
+    let id = ats
+        .connect(Provider::Greenhouse)
+        .await
+        .integration
+        .expect("integration")
+        .id;
+    let port = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("port");
+        probe.local_addr().expect("addr").port()
+    };
+    let mut child = serve_elsewhere(&ats, port);
+    let channel = {
+        let mut found = None;
+        for _ in 0..100 {
+            let endpoint =
+                tonic::transport::Endpoint::from_shared(format!("http://127.0.0.1:{port}"))
+                    .expect("endpoint");
+            if let Ok(channel) = endpoint.connect().await {
+                found = Some(channel);
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        found.expect("the second process serves")
+    };
+    // slow pages, and the connection dropped on the third page (retried)
+    ats.greenhouse_handle
+        .faults
+        .set_latency(Duration::from_millis(300));
+    ats.greenhouse.drop_connection_on_page(3);
+    let mut stream = proto::ats_service_client::AtsServiceClient::new(channel)
+        .sync_ats_jobs(authed(
+            proto::SyncAtsJobsRequest {
+                integration_id: id.clone(),
+            },
+            &admin(),
+        ))
+        .await
+        .expect("sync elsewhere")
+        .into_inner();
+    let mut pages = 0;
+    while let Some(message) = stream.next().await {
+        if let Some(Event::Progress(p)) = message.expect("progress").event {
+            pages = p.pages_fetched;
+            if pages >= 3 {
+                break;
+            }
+        }
+    }
+    assert!(pages >= 3, "three pages committed before the kill");
+    // the process dies mid-sync
+    child.kill().expect("kill");
+    child.wait().expect("reaped");
+    let committed = count(&ats, "SELECT COUNT(*) AS n FROM job_posts").await;
+    assert!(
+        (30..60).contains(&committed),
+        "{committed} posts when it died"
+    );
+    assert_eq!(
+        count(
+            &ats,
+            "SELECT COUNT(*) AS n FROM ats_sync_runs WHERE state = 'running'"
+        )
+        .await,
+        1,
+        "its run is still marked running"
+    );
+    ats.greenhouse_handle.faults.set_latency(Duration::ZERO);
+    // until its lease runs out, the run is taken as alive
+    let early = sync(&ats, &id).await.expect_err("while its lease lasts");
+    assert_eq!(early.code(), Code::Aborted);
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let (_, resumed) = sync(&ats, &id).await.expect("resume");
+    assert!(resumed.resumed, "{resumed:?}");
+    assert_eq!(resumed.state(), proto::AtsSyncRunState::Succeeded);
+    assert_eq!(count(&ats, "SELECT COUNT(*) AS n FROM job_posts").await, 60);
+    assert_eq!(
+        count(&ats, "SELECT COUNT(*) AS n FROM (SELECT ats_job_id FROM job_posts GROUP BY ats_job_id HAVING COUNT(*) > 1) d").await,
+        0,
+        "no duplicates"
+    );
+    // the run's figures span both processes: every job created once
+    assert_eq!(resumed.created, 60, "{resumed:?}");
+    assert_eq!(
+        resumed.pages_fetched, 6,
+        "six pages committed, none twice: {resumed:?}"
+    );
+    ats.app.stop().await;
+}
+
 db_tests!(
+    a_sync_whose_process_is_killed_resumes_without_duplicates,
     scheduled_syncs_follow_the_interval_jittered,
     greenhouse_full_then_incremental_sync,
     lever_sync_by_offset_pages,
