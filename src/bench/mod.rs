@@ -9,12 +9,15 @@
 //! - [`load`]: the driver (closed and open loop) and its latency record.
 //! - [`idle`]: resident memory of an idle `serve` child process.
 //! - [`report`]: the table and the JSON line.
+//! - [`ats`]: `bench ats`, job syncs against a COPY, webhook ingest against
+//!   a bare verifying handler, and Lever's budget.
 //! - [`reminders`]: `bench reminders`, reminders all due at once on every
 //!   channel, and `CreateEvent` against the Google sandbox.
 //! - [`jobs`]: `bench jobs`, the job engine against bare claim-and-complete
 //!   SQL; [`jobs_lag`]: lag of due jobs while the prune sweep empties a
 //!   large table; [`jobs_report`]: their table and JSON line.
 
+pub mod ats;
 pub mod database;
 pub mod idle;
 pub mod jobs;
@@ -84,6 +87,9 @@ pub enum Suite {
     /// Reminders all due at once on email, WhatsApp and in-app, and
     /// `CreateEvent` against the Google sandbox.
     Reminders(reminders::RemindersArgs),
+    /// ATS: 100,000 Greenhouse jobs synced and re-synced, webhook ingest, and
+    /// a Lever sync under its rate budget.
+    Ats(ats::AtsArgs),
 }
 
 /// Settings of `bench server`.
@@ -129,6 +135,7 @@ pub async fn run(args: BenchArgs, base: Config) -> anyhow::Result<()> {
         Some(Suite::Jobs(jobs)) => jobs::run(jobs, base).await,
         Some(Suite::Linkedin(args)) => linkedin::run(args, base).await,
         Some(Suite::Reminders(args)) => reminders::run(args, base).await,
+        Some(Suite::Ats(args)) => ats::run(args, base).await,
     }
 }
 
