@@ -10,7 +10,7 @@ use crate::{
     config::Config,
     crypto::Keyring,
     delivery::{email::Mailer, SendSlots},
-    domain::notifications::NotificationHub,
+    domain::{ats::webhook_intake::WebhookIntake, notifications::NotificationHub},
     jobs::JobMetrics,
     metrics::Metrics,
     oauth::OAuthCore,
@@ -40,6 +40,8 @@ pub struct AppContext {
     /// Wakes the in-app notification streams.
     pub notifications: Arc<NotificationHub>,
     /// The reminder channels this deployment has configured.
+    /// ATS webhook ingest: the integrations' keys cache and the delivery writer.
+    pub ats_intake: Arc<WebhookIntake>,
     pub senders: Senders,
 }
 

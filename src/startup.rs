@@ -187,6 +187,7 @@ pub async fn build_context(config: Config) -> anyhow::Result<AppContext> {
     Ok(AppContext {
         notifications,
         senders,
+        ats_intake: Arc::default(),
         config: Arc::new(config),
         db,
         keyring,

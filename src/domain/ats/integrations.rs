@@ -474,6 +474,7 @@ pub async fn delete(ctx: &AppContext, caller: &Identity, id: &str) -> Result<u64
     let started = std::time::Instant::now();
     let txn = ctx.db.begin().await?;
     let closed = store::delete_closing_posts(&txn, &row.id, Utc::now()).await?;
+    ctx.ats_intake.forget(&row.id);
     credentials::delete(&txn, &row.connection_id).await?;
     crate::store::jobs::delete_pending_many(&txn, super::job_keys(&row.id)).await?;
     audit(
@@ -538,6 +539,7 @@ pub async fn rotate(
     ctx.oauth
         .rotate_webhook_secret(&ctx.db, &row.connection_id, &secret, grace)
         .await?;
+    ctx.ats_intake.forget(&row.id);
     audit(
         &ctx.db,
         (caller, &row.organization_id),

@@ -14,7 +14,8 @@
 //! - [`applications`], [`resume`]: candidates' applications and résumés;
 //!   [`delivery`]: sending them to the ATS (a job of the engine).
 //! - [`webhooks`]: deliveries verified, stored and queued;
-//!   [`webhook_events`]: what they say, applied from the store.
+//!   [`webhook_events`]: what they say, applied from the store;
+//!   [`webhook_intake`]: the keys cache and the group-committing writer.
 
 pub mod access;
 pub mod applications;
@@ -28,6 +29,7 @@ pub mod schedule;
 pub mod sync;
 pub mod sync_runs;
 pub mod webhook_events;
+pub mod webhook_intake;
 pub mod webhooks;
 
 use crate::{

@@ -11,15 +11,16 @@
 //!   accepted and processed once.
 
 use chrono::Utc;
-use sea_orm::TransactionTrait;
 use secrecy::ExposeSecret;
 use sha2::{Digest, Sha256};
+
+use super::webhook_intake::Keys;
 
 use crate::{
     context::AppContext,
     domain::activity::{record, ActivityEvent},
-    error::{is_unique_violation, AppError, Result},
-    jobs::{enqueue, NewJob},
+    error::{AppError, Result},
+    jobs::NewJob,
     providers::ats::{greenhouse_webhook, lever_webhook},
     store::{
         ats_integrations as integrations_store, credentials,
@@ -113,15 +114,29 @@ pub async fn ingest(
     if !ctx.config.ats.enable_ats_integration || !looks_like_id(integration_id) {
         return Err(AppError::NotFound("ats integration"));
     }
-    let integration = integrations_store::find(&ctx.db, integration_id)
-        .await?
-        .ok_or(AppError::NotFound("ats integration"))?;
-    let credential = credentials::find(&ctx.db, &integration.connection_id)
-        .await?
-        .ok_or(AppError::NotFound("ats integration"))?;
     let now = Utc::now();
-    let secrets = ctx.oauth.open_webhook_secrets(&credential, now)?;
-    let secrets: Vec<&[u8]> = secrets
+    let keys = match ctx.ats_intake.cached(integration_id) {
+        Some(keys) => keys,
+        None => {
+            let integration = integrations_store::find(&ctx.db, integration_id)
+                .await?
+                .ok_or(AppError::NotFound("ats integration"))?;
+            let credential = credentials::find(&ctx.db, &integration.connection_id)
+                .await?
+                .ok_or(AppError::NotFound("ats integration"))?;
+            let secrets = ctx.oauth.open_webhook_secrets(&credential, now)?;
+            ctx.ats_intake.remember(
+                Keys {
+                    integration,
+                    secrets,
+                },
+                credential.previous_webhook_secret_until,
+            )
+        }
+    };
+    let integration = &keys.integration;
+    let secrets: Vec<&[u8]> = keys
+        .secrets
         .iter()
         .map(|s| s.expose_secret().as_bytes())
         .collect();
@@ -167,58 +182,40 @@ pub async fn ingest(
     };
     let body_sha256 = hex_sha256(body);
     let id = uuid::Uuid::now_v7().to_string();
-    let txn = ctx.db.begin().await?;
-    let stored = store::insert(
-        &txn,
-        DeliveryRow {
-            id: id.clone(),
-            integration_id: integration.id.clone(),
-            provider: integration.provider,
-            dedupe_key: dedupe_key.clone(),
-            event,
-            body_sha256: body_sha256.clone(),
-            body: body.to_vec(),
-            state: WebhookState::Pending,
-            error: None,
-            received_at: now,
-            processed_at: None,
-        },
-    )
-    .await;
-    match stored {
-        Ok(()) => {
-            enqueue(
-                &txn,
-                NewJob::new(PROCESS, ProcessPayload { delivery_id: id })
-                    .for_organization(integration.organization_id.clone())
-                    .max_attempts(8),
+    let row = DeliveryRow {
+        id: id.clone(),
+        integration_id: integration.id.clone(),
+        provider: integration.provider,
+        dedupe_key: dedupe_key.clone(),
+        event,
+        body_sha256: body_sha256.clone(),
+        body: body.to_vec(),
+        state: WebhookState::Pending,
+        error: None,
+        received_at: now,
+        processed_at: None,
+    };
+    let job = NewJob::new(PROCESS, ProcessPayload { delivery_id: id })
+        .for_organization(integration.organization_id.clone())
+        .max_attempts(8);
+    if ctx.ats_intake.store(&ctx.db, row, job).await? {
+        return Ok(Accepted::Stored);
+    }
+    let earlier = store::by_key(&ctx.db, &integration.id, &dedupe_key).await?;
+    match earlier {
+        // Lever's token signs only itself and the time: the same token with
+        // another body is a replay with altered data
+        Some(e) if integration.provider == Provider::Lever && e.body_sha256 != body_sha256 => {
+            Err(refuse(
+                ctx,
+                integration.provider,
+                org,
+                integration_id,
+                "token reused with another body",
+                body,
             )
-            .await?;
-            txn.commit().await?;
-            Ok(Accepted::Stored)
+            .await)
         }
-        Err(err) if is_unique_violation(&err) => {
-            drop(txn);
-            let earlier = store::by_key(&ctx.db, &integration.id, &dedupe_key).await?;
-            match earlier {
-                // Lever's token signs only itself and the time: the same
-                // token with another body is a replay with altered data
-                Some(e)
-                    if integration.provider == Provider::Lever && e.body_sha256 != body_sha256 =>
-                {
-                    Err(refuse(
-                        ctx,
-                        integration.provider,
-                        org,
-                        integration_id,
-                        "token reused with another body",
-                        body,
-                    )
-                    .await)
-                }
-                _ => Ok(Accepted::Duplicate),
-            }
-        }
-        Err(err) => Err(err.into()),
+        _ => Ok(Accepted::Duplicate),
     }
 }
