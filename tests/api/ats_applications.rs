@@ -191,11 +191,12 @@ async fn greenhouse_application_and_status_by_webhook(backend: Backend) {
         .expect("application");
     assert_eq!(again.id, submitted.id);
 
+    // the application's status and its delivery's state change together
     let sent = until(&ats, &submitted.id, |a| {
-        a.sync_state() == proto::ApplicationSyncState::Synced
+        a.status() == proto::ApplicationStatus::Active
     })
     .await;
-    assert_eq!(sent.status(), proto::ApplicationStatus::Active);
+    assert_eq!(sent.sync_state(), proto::ApplicationSyncState::Synced);
     let ats_id: u64 = sent.ats_application_id.parse().expect("a greenhouse id");
     let at_greenhouse = ats
         .greenhouse

@@ -414,7 +414,21 @@ pub async fn move_to(
     stage: Option<&str>,
     source: StatusSource,
 ) -> Result<bool> {
-    let Some(row) = store::find(&ctx.db, application_id).await? else {
+    let txn = ctx.db.begin().await?;
+    let moved = move_in(&txn, application_id, status, stage, source).await?;
+    txn.commit().await?;
+    Ok(moved)
+}
+
+/// [`move_to`] inside the caller's transaction.
+pub async fn move_in(
+    db: &impl sea_orm::ConnectionTrait,
+    application_id: &str,
+    status: ApplicationStatus,
+    stage: Option<&str>,
+    source: StatusSource,
+) -> Result<bool> {
+    let Some(row) = store::find(db, application_id).await? else {
         return Ok(false);
     };
     let stage = stage
@@ -424,10 +438,8 @@ pub async fn move_to(
         return Ok(false);
     }
     let now = Utc::now();
-    let txn = ctx.db.begin().await?;
-    store::set_status(&txn, application_id, status, &stage, now).await?;
-    store::add_history(&txn, application_id, status, &stage, source, now).await?;
-    txn.commit().await?;
+    store::set_status(db, application_id, status, &stage, now).await?;
+    store::add_history(db, application_id, status, &stage, source, now).await?;
     Ok(true)
 }
 

@@ -10,10 +10,11 @@
 use std::sync::Arc;
 
 use chrono::Utc;
+use sea_orm::TransactionTrait;
 use secrecy::SecretString;
 
 use super::{
-    applications::{kind_of, move_to, SEND},
+    applications::{kind_of, move_in, SEND},
     check::JOB_BOARD_KEY,
     greenhouse_client,
     integrations::summary_of,
@@ -135,10 +136,12 @@ pub async fn send(ctx: &AppContext, application_id: &str, last_attempt: bool) ->
             retry
         }
     };
-    store::save_sync(&ctx.db, sync.clone()).await?;
+    // the delivery's state and the application's status change together
+    let txn = ctx.db.begin().await?;
+    store::save_sync(&txn, sync.clone()).await?;
     if outcome.is_ok() {
-        move_to(
-            ctx,
+        move_in(
+            &txn,
             application_id,
             ApplicationStatus::Active,
             None,
@@ -146,6 +149,7 @@ pub async fn send(ctx: &AppContext, application_id: &str, last_attempt: bool) ->
         )
         .await?;
     }
+    txn.commit().await?;
     if !retryable {
         record(
             &ctx.db,

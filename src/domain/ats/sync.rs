@@ -232,6 +232,35 @@ pub fn post_row(
     }
 }
 
+/// The rows of changed jobs, their descriptions sanitized on the blocking
+/// pool in two halves (sanitizing is the CPU-heavy part of a first sync).
+async fn rows_of(
+    changed: Vec<(AtsJob, String)>,
+    integration: &AtsIntegrationRow,
+    now: DateTime<Utc>,
+) -> Result<Vec<JobPostRow>> {
+    if changed.len() < 64 {
+        return Ok(changed
+            .into_iter()
+            .map(|(job, id)| post_row(job, id, integration, now, now))
+            .collect());
+    }
+    let mut first = changed;
+    let second = first.split_off(first.len() / 2);
+    let half = |part: Vec<(AtsJob, String)>| {
+        let integration = integration.clone();
+        tokio::task::spawn_blocking(move || {
+            part.into_iter()
+                .map(|(job, id)| post_row(job, id, &integration, now, now))
+                .collect::<Vec<_>>()
+        })
+    };
+    let (a, b) = tokio::join!(half(first), half(second));
+    let mut rows = a.map_err(|e| AppError::Internal(anyhow::anyhow!("sanitizing failed: {e}")))?;
+    rows.extend(b.map_err(|e| AppError::Internal(anyhow::anyhow!("sanitizing failed: {e}")))?);
+    Ok(rows)
+}
+
 /// Starts a run, or takes over one whose process died; `ABORTED` while
 /// another is running.
 async fn start(
@@ -387,30 +416,41 @@ pub async fn finish(
     let started = std::time::Instant::now();
     let mut errors: Vec<SyncError> = serde_json::from_value(run.errors.clone()).unwrap_or_default();
     let mut seen: HashSet<String> = HashSet::new();
+    // the next page is fetched while this one is written
+    let mut fetched = fetch(ctx, &source, run.next_page.as_deref()).await;
     let outcome = loop {
-        let page = match fetch(ctx, &source, run.next_page.as_deref()).await {
+        let page = match fetched {
             Ok(page) => page,
             Err(err) => break Err(err),
         };
-        if let Err(err) = write_page(
-            ctx,
-            integration,
-            &mut run,
-            &worker,
-            page,
-            &mut seen,
-            &mut errors,
-        )
-        .await
-        {
+        let next = page.next.clone();
+        let (written, prefetched) = tokio::join!(
+            write_page(
+                ctx,
+                integration,
+                &mut run,
+                &worker,
+                page,
+                &mut seen,
+                &mut errors
+            ),
+            async {
+                match &next {
+                    Some(cursor) => Some(fetch(ctx, &source, Some(cursor)).await),
+                    None => None,
+                }
+            }
+        );
+        if let Err(err) = written {
             break Err(err);
         }
         if let Some(tx) = &progress {
             // a watcher that went away does not stop the run
             let _ = tx.send(progress_of(&run)).await;
         }
-        if run.next_page.is_none() {
-            break Ok(());
+        match prefetched {
+            None => break Ok(()),
+            Some(page) => fetched = page,
         }
     };
     let now = Utc::now();
@@ -477,6 +517,26 @@ async fn write_page(
     seen: &mut HashSet<String>,
     errors: &mut Vec<SyncError>,
 ) -> Result<()> {
+    // a page that is not committed leaves the run as it was: its cursor and
+    // figures stay those of the last committed page
+    let before = (run.clone(), errors.len());
+    let written = write_page_inner(ctx, integration, run, worker, page, seen, errors).await;
+    if written.is_err() {
+        *run = before.0;
+        errors.truncate(before.1);
+    }
+    written
+}
+
+async fn write_page_inner(
+    ctx: &AppContext,
+    integration: &AtsIntegrationRow,
+    run: &mut RunRow,
+    worker: &str,
+    page: Page,
+    seen: &mut HashSet<String>,
+    errors: &mut Vec<SyncError>,
+) -> Result<()> {
     use sea_orm::TransactionTrait;
     let now = Utc::now();
     let mut jobs = Vec::with_capacity(page.records.len());
@@ -494,7 +554,7 @@ async fn write_page(
     }
     let ids: Vec<String> = jobs.iter().map(|j| j.ats_id.clone()).collect();
     let known = store::mappings(&ctx.db, &integration.id, &ids).await?;
-    let mut posts = Vec::new();
+    let mut changed = Vec::new();
     let mut mappings = Vec::new();
     for job in jobs {
         if !seen.insert(job.ats_id.clone()) {
@@ -523,8 +583,9 @@ async fn write_page(
             last_seen_run_id: run.id.clone(),
             updated_at: now,
         });
-        posts.push(post_row(job, post_id, integration, now, now));
+        changed.push((job, post_id));
     }
+    let posts = rows_of(changed, integration, now).await?;
     run.pages_fetched += 1;
     run.next_page = page.next;
     run.errors = serde_json::to_value(&*errors).unwrap_or_default();

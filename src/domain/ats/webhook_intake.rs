@@ -148,17 +148,24 @@ async fn write_loop(db: DatabaseConnection, mut rx: mpsc::Receiver<Pending>) {
                 Err(_) => break,
             }
         }
-        let rows: Vec<DeliveryRow> = batch.iter().map(|p| p.row.clone()).collect();
-        match write(
-            &db,
-            rows,
-            batch
+        // a busy database (SQLite's one writer) is waited for, a few times
+        let mut attempt = 0;
+        let written = loop {
+            let rows: Vec<DeliveryRow> = batch.iter().map(|p| p.row.clone()).collect();
+            let jobs = batch
                 .iter()
                 .map(|p| (p.row.id.clone(), p.job.clone()))
-                .collect(),
-        )
-        .await
-        {
+                .collect();
+            match write(&db, rows, jobs).await {
+                Err(err) if attempt < 5 => {
+                    attempt += 1;
+                    tracing::debug!(error = %err, attempt, "webhook batch not stored, retrying");
+                    tokio::time::sleep(Duration::from_millis(20 << attempt)).await;
+                }
+                other => break other,
+            }
+        };
+        match written {
             Ok(inserted) => {
                 for pending in batch {
                     let stored = inserted.contains(&pending.row.id);
