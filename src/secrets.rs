@@ -127,8 +127,16 @@ pub fn outbound_config(config: &Config) -> OutboundConfig {
         p.budget.burst = (rps / 20).max(1);
         p.budget.max_wait = Duration::from_secs(10);
     });
+    // Greenhouse announces its budget in X-RateLimit-* headers, which pause
+    // a connection's key when spent (providers/greenhouse.rs): no fixed rate
+    let outbound = outbound.with_provider(crate::providers::greenhouse::PROVIDER, |p| {
+        p.budget.requests = 1_000;
+        p.budget.per = Duration::from_secs(1);
+        p.budget.burst = 100;
+        p.budget.max_wait = Duration::from_secs(60);
+    });
     // Lever's limit is per API key (the budget's credential key): its steady
-    // rate with its burst, so no 429 is ever earned
+    // rate with a burst below its own, so no 429 is ever earned
     let ats = &config.ats;
     outbound.with_provider(crate::providers::lever::PROVIDER, |p| {
         p.budget.requests = ats.lever_rate_limit_rps.max(1);

@@ -280,6 +280,7 @@ async fn run_on(args: &AtsArgs, base: Config, url: &str) -> anyhow::Result<()> {
     let lever_run = sync::run(&ctx, &lever_row, SyncTrigger::Manual, None).await?;
     let lever_secs = started.elapsed().as_secs_f64();
     let lever_requests = lever_sandbox.data_api_requests() - before_requests;
+    // Lever's own budget: a burst of 20, then 10 a second
     let budget = 20.0 + 10.0 * lever_secs;
     let used = lever_requests as f64 / budget;
     let limited = lever_sandbox.rate_limited_count();

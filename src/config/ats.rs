@@ -49,8 +49,9 @@ pub struct AtsSettings {
     /// Requests per second per Lever API key (Lever: 10, bursts to 20).
     #[arg(long, env = "LEVER_RATE_LIMIT_RPS", default_value_t = 10)]
     pub lever_rate_limit_rps: u32,
-    /// Burst of requests a Lever API key may send at once.
-    #[arg(long, env = "LEVER_RATE_LIMIT_BURST", default_value_t = 20)]
+    /// Burst of requests a Lever API key may send at once (Lever allows 20;
+    /// five are kept spare, so arrivals bunched by the network are not refused).
+    #[arg(long, env = "LEVER_RATE_LIMIT_BURST", default_value_t = 15)]
     pub lever_rate_limit_burst: u32,
     /// Hours the previous webhook secret keeps verifying after a rotation.
     #[arg(long, env = "ATS_WEBHOOK_SECRET_GRACE_HOURS", default_value_t = 24)]

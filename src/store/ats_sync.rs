@@ -127,6 +127,22 @@ pub async fn mappings(
     Ok(out)
 }
 
+/// Every mapping row of the integration, by ATS id (read once per sync run:
+/// a hundred thousand rows are a few megabytes, and one read instead of one
+/// per page).
+pub async fn all_mappings(
+    db: &impl ConnectionTrait,
+    integration_id: &str,
+) -> Result<HashMap<String, MappingRow>, DbErr> {
+    Ok(Maps::find()
+        .filter(maps::Column::IntegrationId.eq(integration_id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|r| (r.ats_job_id.clone(), r))
+        .collect())
+}
+
 /// Inserts or replaces job posts by id, a statement per thousand.
 pub async fn upsert_posts(db: &impl ConnectionTrait, rows: Vec<JobPostRow>) -> Result<(), DbErr> {
     let mut rows = rows.into_iter().peekable();

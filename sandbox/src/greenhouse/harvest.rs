@@ -217,9 +217,11 @@ pub(crate) async fn list_job_posts(
         Err(e) => return e.into_response(),
     };
     let f = &q.filters;
+    let wanted: Option<std::collections::HashSet<u64>> =
+        f.job_ids.as_ref().map(|ids| ids.iter().copied().collect());
     let keep = |p: &JobPost| {
         f.id_ok(p.id)
-            && f.job_ids
+            && wanted
                 .as_ref()
                 .is_none_or(|ids| p.job_id.is_some_and(|j| ids.contains(&j)))
             && f.live.is_none_or(|l| p.live == l)

@@ -20,7 +20,7 @@
 //!   for the same page again, in the shared outbound client; what still
 //!   fails ends the run as failed, resumable from that page.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
@@ -416,6 +416,8 @@ pub async fn finish(
     let started = std::time::Instant::now();
     let mut errors: Vec<SyncError> = serde_json::from_value(run.errors.clone()).unwrap_or_default();
     let mut seen: HashSet<String> = HashSet::new();
+    // what was synced before, read once
+    let mut known = store::all_mappings(&ctx.db, &integration.id).await?;
     // the next page is fetched while this one is written
     let mut fetched = fetch(ctx, &source, run.next_page.as_deref()).await;
     let outcome = loop {
@@ -431,6 +433,7 @@ pub async fn finish(
                 &mut run,
                 &worker,
                 page,
+                &mut known,
                 &mut seen,
                 &mut errors
             ),
@@ -508,19 +511,21 @@ pub async fn finish(
 
 /// Writes one page (posts, mapping and the run's figures and cursor) in one
 /// transaction.
+#[allow(clippy::too_many_arguments)]
 async fn write_page(
     ctx: &AppContext,
     integration: &AtsIntegrationRow,
     run: &mut RunRow,
     worker: &str,
     page: Page,
+    known: &mut HashMap<String, MappingRow>,
     seen: &mut HashSet<String>,
     errors: &mut Vec<SyncError>,
 ) -> Result<()> {
     // a page that is not committed leaves the run as it was: its cursor and
     // figures stay those of the last committed page
     let before = (run.clone(), errors.len());
-    let written = write_page_inner(ctx, integration, run, worker, page, seen, errors).await;
+    let written = write_page_inner(ctx, integration, run, worker, page, known, seen, errors).await;
     if written.is_err() {
         *run = before.0;
         errors.truncate(before.1);
@@ -528,12 +533,14 @@ async fn write_page(
     written
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn write_page_inner(
     ctx: &AppContext,
     integration: &AtsIntegrationRow,
     run: &mut RunRow,
     worker: &str,
     page: Page,
+    known: &mut HashMap<String, MappingRow>,
     seen: &mut HashSet<String>,
     errors: &mut Vec<SyncError>,
 ) -> Result<()> {
@@ -552,8 +559,6 @@ async fn write_page_inner(
             }
         }
     }
-    let ids: Vec<String> = jobs.iter().map(|j| j.ats_id.clone()).collect();
-    let known = store::mappings(&ctx.db, &integration.id, &ids).await?;
     let mut changed = Vec::new();
     let mut mappings = Vec::new();
     for job in jobs {
