@@ -229,7 +229,10 @@ async fn every_kind_is_sealed_rewrapped_and_shown(backend: Backend) {
         .expect("client")
         .expect("has one");
     assert_eq!(opened.client_secret, GREENHOUSE_SECRET);
-    assert_eq!(opened.extra.get("sub").map(String::as_str), Some("42"));
+    assert_eq!(
+        opened.token_params.get("sub").map(String::as_str),
+        Some("42")
+    );
     assert!(
         !format!("{opened:?}").contains(GREENHOUSE_SECRET),
         "Debug redacts"
