@@ -207,7 +207,7 @@ impl AtsService for AtsApi {
         let owned = |field, value: &str| -> Result<Option<String>, AppError> {
             Ok(convert::text(field, value, 512)?.map(str::to_owned))
         };
-        let filter = crate::store::applications::PostFilter {
+        let filter = job_posts::PostFilter {
             organization_id: owned("organization_id", &r.organization_id)?,
             integration_id: owned("integration_id", &r.integration_id)?,
             status: convert::enum_filter(r.status, "status", post_status_from)?,

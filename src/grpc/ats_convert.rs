@@ -200,8 +200,8 @@ fn workplace_to(w: crate::vocab::WorkplaceType) -> proto::WorkplaceType {
     }
 }
 
-fn question_kind_to(k: crate::providers::ats::job::QuestionKind) -> proto::QuestionType {
-    use crate::providers::ats::job::QuestionKind as K;
+fn question_kind_to(k: crate::domain::ats::job_posts::QuestionKind) -> proto::QuestionType {
+    use crate::domain::ats::job_posts::QuestionKind as K;
     match k {
         K::ShortText => proto::QuestionType::ShortText,
         K::LongText => proto::QuestionType::LongText,

@@ -16,8 +16,7 @@ use axum::{
 
 use crate::{
     context::AppContext,
-    domain::ats::webhooks::{self, Accepted, Headers},
-    providers::ats::greenhouse_webhook::{EVENT_ID_HEADER, SIGNATURE_HEADER},
+    domain::ats::webhooks::{self, Accepted, Headers, EVENT_ID_HEADER, SIGNATURE_HEADER},
 };
 
 /// Receives one delivery.

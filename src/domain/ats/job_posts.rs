@@ -11,8 +11,10 @@ use crate::{
     domain::page_token,
     error::{AppError, Result},
     providers::ats::job::AtsQuestion,
-    store::applications::{self as store, PostFilter, PostRow},
+    store::applications::{self as store, PostRow},
 };
+
+pub use crate::{providers::ats::job::QuestionKind, store::applications::PostFilter};
 
 /// A job post as callers see it.
 #[derive(Clone, Debug)]

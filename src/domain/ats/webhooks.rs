@@ -32,6 +32,9 @@ use crate::{
 /// The job kind that processes a stored delivery.
 pub const PROCESS: &str = "ats.webhook";
 
+/// The headers a Greenhouse delivery carries its signature and id in.
+pub use crate::providers::ats::greenhouse_webhook::{EVENT_ID_HEADER, SIGNATURE_HEADER};
+
 /// Largest body accepted, in bytes (413 beyond, in the shim).
 pub const MAX_BODY: usize = 1024 * 1024;
 
