@@ -74,6 +74,38 @@ pub async fn take_over(
     Ok(done.rows_affected == 1)
 }
 
+/// The integration's newest run.
+pub async fn latest_run(
+    db: &impl ConnectionTrait,
+    integration_id: &str,
+) -> Result<Option<RunRow>, DbErr> {
+    use sea_orm::QueryOrder;
+    Runs::find()
+        .filter(runs::Column::IntegrationId.eq(integration_id))
+        .order_by_desc(runs::Column::StartedAt)
+        .order_by_desc(runs::Column::Id)
+        .one(db)
+        .await
+}
+
+/// A page of the integration's runs, newest first, after `offset` ones.
+pub async fn runs_page(
+    db: &impl ConnectionTrait,
+    integration_id: &str,
+    offset: u64,
+    limit: u64,
+) -> Result<Vec<RunRow>, DbErr> {
+    use sea_orm::QueryOrder;
+    Runs::find()
+        .filter(runs::Column::IntegrationId.eq(integration_id))
+        .order_by_desc(runs::Column::StartedAt)
+        .order_by_desc(runs::Column::Id)
+        .offset(offset)
+        .limit(limit)
+        .all(db)
+        .await
+}
+
 /// The run as it is now.
 pub async fn run(db: &impl ConnectionTrait, run_id: &str) -> Result<Option<RunRow>, DbErr> {
     Runs::find_by_id(run_id.to_owned()).one(db).await

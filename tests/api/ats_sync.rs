@@ -591,7 +591,36 @@ async fn a_sync_whose_process_is_killed_resumes_without_duplicates(backend: Back
     ats.app.stop().await;
 }
 
+async fn greenhouse_budget_comes_from_its_headers(backend: Backend) {
+    // four Harvest requests a second: the sync reads X-RateLimit-Remaining
+    // and waits for the next window instead of earning a 429
+    let ats = ats(
+        backend,
+        GreenhouseSandboxConfig {
+            jobs: 30,
+            rate_limit: 4,
+            rate_window: Duration::from_secs(1),
+            ..GreenhouseSandboxConfig::default()
+        },
+        LeverSandboxConfig::default(),
+        |c| c.ats.greenhouse_page_size = 5,
+    )
+    .await;
+    let id = ats
+        .connect(Provider::Greenhouse)
+        .await
+        .integration
+        .expect("integration")
+        .id;
+    let (_, run) = sync(&ats, &id).await.expect("sync");
+    assert_eq!(run.state(), proto::AtsSyncRunState::Succeeded, "{run:?}");
+    assert_eq!(run.created, 30);
+    assert_eq!(ats.greenhouse.rate_limited_count(), 0, "no 429 earned");
+    ats.app.stop().await;
+}
+
 db_tests!(
+    greenhouse_budget_comes_from_its_headers,
     a_sync_whose_process_is_killed_resumes_without_duplicates,
     scheduled_syncs_follow_the_interval_jittered,
     greenhouse_full_then_incremental_sync,

@@ -1,13 +1,12 @@
 //! The runs of an integration's job syncs, as its admins see them.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::{Deserialize, Serialize};
 
 use crate::{
     context::AppContext,
     error::Result,
-    store::entities::ats_sync_runs::{self as runs, Entity as Runs},
+    store::ats_sync::{self as store, RunRow},
     vocab::{SyncRunState, SyncTrigger},
 };
 
@@ -43,7 +42,7 @@ fn count(n: i32) -> u32 {
 }
 
 impl SyncRun {
-    pub fn from_row(row: runs::Model) -> Self {
+    pub fn from_row(row: RunRow) -> Self {
         Self {
             id: row.id,
             integration_id: row.integration_id,
@@ -66,11 +65,7 @@ impl SyncRun {
 
 /// The integration's newest run.
 pub async fn latest(ctx: &AppContext, integration_id: &str) -> Result<Option<SyncRun>> {
-    Ok(Runs::find()
-        .filter(runs::Column::IntegrationId.eq(integration_id))
-        .order_by_desc(runs::Column::StartedAt)
-        .order_by_desc(runs::Column::Id)
-        .one(&ctx.db)
+    Ok(store::latest_run(&ctx.db, integration_id)
         .await?
         .map(SyncRun::from_row))
 }
@@ -82,13 +77,7 @@ pub async fn page(
     offset: u64,
     limit: u64,
 ) -> Result<Vec<SyncRun>> {
-    Ok(Runs::find()
-        .filter(runs::Column::IntegrationId.eq(integration_id))
-        .order_by_desc(runs::Column::StartedAt)
-        .order_by_desc(runs::Column::Id)
-        .offset(offset)
-        .limit(limit)
-        .all(&ctx.db)
+    Ok(store::runs_page(&ctx.db, integration_id, offset, limit)
         .await?
         .into_iter()
         .map(SyncRun::from_row)
