@@ -27,7 +27,7 @@ use clap::Args;
 use futures::{stream, StreamExt};
 use sea_orm::{ConnectionTrait, Statement};
 
-use super::{admin_url, database::BenchDatabase, random_secret};
+use super::{admin_url, database::BenchDatabase, random_secret, reminders::quantile};
 use crate::{
     auth::{Identity, OrgMembership, OrgRole},
     config::Config,
@@ -103,14 +103,6 @@ async fn scalar(ctx: &AppContext, sql: &str) -> anyhow::Result<i64> {
         .await?
         .ok_or_else(|| anyhow::anyhow!("no row"))?;
     Ok(row.try_get_by_index(0)?)
-}
-
-fn quantile(sorted: &[f64], q: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
-    sorted[rank - 1]
 }
 
 async fn run_on(args: &AtsArgs, base: Config, url: &str) -> anyhow::Result<()> {

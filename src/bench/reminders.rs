@@ -113,7 +113,8 @@ fn users_index(user_id: &str) -> usize {
         .unwrap_or(0)
 }
 
-fn quantile(sorted: &[f64], q: f64) -> f64 {
+/// The `q` quantile of sorted values (nearest rank).
+pub(super) fn quantile(sorted: &[f64], q: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
     }

@@ -55,6 +55,32 @@ fn progress_to(p: sync::Progress) -> proto::SyncAtsJobsResponse {
     }
 }
 
+/// A page size (0: 20, at most 100) and the offset a `prefix` token holds.
+fn offset_page(prefix: &str, page_size: i32, token: &str) -> Result<(u32, u64), AppError> {
+    let size = match convert::page_size(page_size)? {
+        0 => 20,
+        n if n > 100 => return Err(AppError::invalid("page_size", "must be at most 100")),
+        n => n,
+    };
+    let offset = match convert::text("page_token", token, 256)? {
+        None => 0,
+        Some(token) => page_token::decode(prefix, token, |k| k.parse().ok(), u64::to_string)?,
+    };
+    Ok((size, offset))
+}
+
+/// The first `size` of `rows` (fetched one over) and the next page's token.
+fn offset_next<T>(prefix: &str, mut rows: Vec<T>, size: u32, offset: u64) -> (Vec<T>, String) {
+    let more = rows.len() > size as usize;
+    rows.truncate(size as usize);
+    let next = if more {
+        page_token::encode(prefix, &(offset + rows.len() as u64).to_string())
+    } else {
+        String::new()
+    };
+    (rows, next)
+}
+
 fn reveal(secret: Option<SecretString>) -> String {
     secret
         .map(|s| s.expose_secret().to_owned())
@@ -285,26 +311,10 @@ impl AtsService for AtsApi {
         let r = request.into_inner();
         let org = convert::text("organization_id", &r.organization_id, 128)?;
         let post = convert::text("job_post_id", &r.job_post_id, 64)?;
-        let size = match convert::page_size(r.page_size)? {
-            0 => 20,
-            n if n > 100 => {
-                return Err(AppError::invalid("page_size", "must be at most 100").into())
-            }
-            n => n,
-        };
-        let offset: u64 = match convert::text("page_token", &r.page_token, 256)? {
-            None => 0,
-            Some(token) => page_token::decode("apps", token, |k| k.parse().ok(), u64::to_string)?,
-        };
+        let (size, offset) = offset_page("apps", r.page_size, &r.page_token)?;
         let list = applications::list(&self.ctx, &identity, org, post, offset, u64::from(size) + 1)
             .await?;
-        let more = list.len() > size as usize;
-        let list: Vec<_> = list.into_iter().take(size as usize).collect();
-        let next_page_token = if more {
-            page_token::encode("apps", &(offset + list.len() as u64).to_string())
-        } else {
-            String::new()
-        };
+        let (list, next_page_token) = offset_next("apps", list, size, offset);
         Ok(Response::new(proto::ListApplicationsResponse {
             applications: list.into_iter().map(app_to).collect(),
             next_page_token,
@@ -319,25 +329,9 @@ impl AtsService for AtsApi {
         let r = request.into_inner();
         let id = convert::text("integration_id", &r.integration_id, 64)?
             .ok_or_else(|| AppError::invalid("integration_id", "is required"))?;
-        let size = match convert::page_size(r.page_size)? {
-            0 => 20,
-            n if n > 100 => {
-                return Err(AppError::invalid("page_size", "must be at most 100").into())
-            }
-            n => n,
-        };
-        let offset: u64 = match convert::text("page_token", &r.page_token, 256)? {
-            None => 0,
-            Some(token) => page_token::decode("runs", token, |k| k.parse().ok(), u64::to_string)?,
-        };
+        let (size, offset) = offset_page("runs", r.page_size, &r.page_token)?;
         let runs = sync_runs::list(&self.ctx, &identity, id, offset, u64::from(size) + 1).await?;
-        let more = runs.len() > size as usize;
-        let runs: Vec<_> = runs.into_iter().take(size as usize).collect();
-        let next_page_token = if more {
-            page_token::encode("runs", &(offset + runs.len() as u64).to_string())
-        } else {
-            String::new()
-        };
+        let (runs, next_page_token) = offset_next("runs", runs, size, offset);
         Ok(Response::new(proto::ListAtsSyncRunsResponse {
             runs: runs.into_iter().map(run_to).collect(),
             next_page_token,

@@ -16,13 +16,13 @@
 use std::time::Duration;
 
 use base64::Engine;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde_json::{json, Value};
 use url::Url;
 
 use super::{
     http::{OutboundHttp, ProviderCall, ProviderError, ProviderResponse},
-    rest::{bearer, endpoint, same_origin},
+    rest::{basic_key, bearer, endpoint, same_origin},
 };
 
 /// The provider's name in budgets, breakers and metrics.
@@ -424,11 +424,7 @@ impl GreenhouseClient {
             &self.boards,
             &["v1", "boards", board_token, "jobs", post_id],
         )?;
-        let auth = format!(
-            "Basic {}",
-            base64::engine::general_purpose::STANDARD
-                .encode(format!("{}:", api_key.expose_secret()))
-        );
+        let auth = basic_key(api_key);
         let client = self.http.client();
         let call = ProviderCall::non_idempotent(PROVIDER, "board_apply");
         self.http

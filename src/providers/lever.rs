@@ -6,14 +6,13 @@
 //! under the connection's id. Paths and shapes beyond the authentication are
 //! third-party readings of Lever's reference (`docs/providers/lever.md`).
 
-use base64::Engine;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde_json::Value;
 use url::Url;
 
 use super::{
     http::{OutboundHttp, ProviderCall, ProviderError, ProviderResponse},
-    rest::endpoint,
+    rest::{basic_key, endpoint},
 };
 
 /// The provider's name in budgets, breakers and metrics.
@@ -58,12 +57,6 @@ pub struct Opportunity {
 #[derive(Clone, Debug)]
 pub struct LeverClient {
     http: OutboundHttp,
-}
-
-fn basic(key: &SecretString) -> String {
-    let encoded =
-        base64::engine::general_purpose::STANDARD.encode(format!("{}:", key.expose_secret()));
-    format!("Basic {encoded}")
 }
 
 fn data_list(response: &ProviderResponse) -> Result<(Vec<Value>, Option<String>), ProviderError> {
@@ -120,7 +113,7 @@ impl LeverClient {
             .send(call, || {
                 client
                     .get(url.clone())
-                    .header("authorization", basic(key))
+                    .header("authorization", basic_key(key))
                     .header("accept", "application/json")
             })
             .await
@@ -327,7 +320,7 @@ impl LeverClient {
                 }
                 client
                     .post(url.clone())
-                    .header("authorization", basic(key))
+                    .header("authorization", basic_key(key))
                     .multipart(form)
             })
             .await?;
@@ -386,6 +379,6 @@ mod tests {
     #[test]
     fn the_key_is_the_basic_user_name() {
         let key = SecretString::from("abc");
-        assert_eq!(basic(&key), "Basic YWJjOg==");
+        assert_eq!(basic_key(&key), "Basic YWJjOg==");
     }
 }

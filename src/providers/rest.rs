@@ -36,6 +36,15 @@ pub(crate) fn bearer(token: &SecretString) -> String {
     format!("Bearer {}", token.expose_secret())
 }
 
+/// The `Authorization` header value of an API key used as the HTTP Basic
+/// user name with an empty password (Lever, the Greenhouse Job Board).
+pub(crate) fn basic_key(key: &SecretString) -> String {
+    use base64::Engine;
+    let encoded =
+        base64::engine::general_purpose::STANDARD.encode(format!("{}:", key.expose_secret()));
+    format!("Basic {encoded}")
+}
+
 /// Whether `link` (a next-page link the provider returned) points at the
 /// same origin as `base`: the token is never sent anywhere else.
 pub(crate) fn same_origin(base: &Url, link: &Url) -> bool {

@@ -127,6 +127,24 @@ pub fn admin() -> String {
 }
 
 impl Ats {
+    /// The `n` of `SELECT COUNT(*) AS n ...` on the server's database.
+    pub async fn count(&self, sql: &str) -> i64 {
+        #[derive(sea_orm::FromQueryResult)]
+        struct N {
+            n: i64,
+        }
+        use sea_orm::{ConnectionTrait, FromQueryResult};
+        N::find_by_statement(sea_orm::Statement::from_string(
+            self.app.ctx.db.get_database_backend(),
+            sql.to_owned(),
+        ))
+        .one(&self.app.ctx.db)
+        .await
+        .expect("count")
+        .map(|r| r.n)
+        .unwrap_or(0)
+    }
+
     pub async fn client(&self) -> AtsServiceClient<Channel> {
         AtsServiceClient::new(self.app.channel().await)
     }

@@ -26,20 +26,7 @@ fn url(ats: &Ats, integration_id: &str) -> String {
 }
 
 async fn count(ats: &Ats, sql: &str) -> i64 {
-    #[derive(sea_orm::FromQueryResult)]
-    struct N {
-        n: i64,
-    }
-    use sea_orm::{ConnectionTrait, FromQueryResult};
-    N::find_by_statement(sea_orm::Statement::from_string(
-        ats.app.ctx.db.get_database_backend(),
-        sql.to_owned(),
-    ))
-    .one(&ats.app.ctx.db)
-    .await
-    .expect("count")
-    .map(|r| r.n)
-    .unwrap_or(0)
+    ats.count(sql).await
 }
 
 fn ping() -> GreenhouseWebhook {

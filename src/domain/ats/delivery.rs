@@ -15,6 +15,7 @@ use secrecy::SecretString;
 
 use super::{
     applications::{kind_of, move_in, SEND},
+    call_error,
     check::JOB_BOARD_KEY,
     greenhouse_client,
     integrations::summary_of,
@@ -68,16 +69,6 @@ impl JobHandler for Sender {
         send(&self.0, &payload.application_id, last)
             .await
             .map_err(JobError::from)
-    }
-}
-
-fn call_error(provider: Provider, err: CallError) -> AppError {
-    match err {
-        CallError::Reauth => AppError::FailedPrecondition(format!(
-            "{provider} no longer accepts the integration's credentials"
-        )),
-        CallError::Provider(err) => err.into(),
-        CallError::App(err) => err,
     }
 }
 

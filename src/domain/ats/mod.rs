@@ -96,6 +96,22 @@ pub fn lever_base(ctx: &AppContext, eu_region: bool) -> Result<url::Url> {
     }
 }
 
+/// A provider call's failure as the ATS domain answers it: a connection the
+/// provider no longer accepts is the admin's to fix.
+pub(crate) fn call_error(
+    provider: crate::vocab::Provider,
+    err: crate::domain::connections::CallError,
+) -> AppError {
+    use crate::domain::connections::CallError;
+    match err {
+        CallError::Reauth => AppError::FailedPrecondition(format!(
+            "{provider} no longer accepts the integration's credentials; update them"
+        )),
+        CallError::Provider(err) => err.into(),
+        CallError::App(err) => err,
+    }
+}
+
 /// Registers the ATS job kinds.
 pub fn register(registry: &mut crate::jobs::Registry, ctx: std::sync::Arc<AppContext>) {
     delivery::register(registry, ctx.clone());

@@ -27,7 +27,7 @@ use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 
 use super::{
-    greenhouse_client, html,
+    call_error, greenhouse_client, html,
     integrations::settings_of,
     lever_base, lever_client,
     sync_runs::{SyncError, SyncRun},
@@ -36,7 +36,7 @@ use crate::{
     context::AppContext,
     domain::{
         activity::{record, ActivityEvent},
-        connections::{with_fresh_token, CallError},
+        connections::with_fresh_token,
     },
     error::{is_unique_violation, AppError, Result},
     oauth::OAuthEndpoints,
@@ -99,16 +99,6 @@ enum Source {
         credential: Credential,
         base: url::Url,
     },
-}
-
-fn call_error(provider: Provider, err: CallError) -> AppError {
-    match err {
-        CallError::Reauth => AppError::FailedPrecondition(format!(
-            "{provider} no longer accepts the integration's credentials; update them"
-        )),
-        CallError::Provider(err) => err.into(),
-        CallError::App(err) => err,
-    }
 }
 
 fn map_error(ats_id: Option<String>, err: impl std::fmt::Display) -> (String, String) {

@@ -22,7 +22,7 @@ use super::{
 };
 use crate::{
     context::AppContext,
-    domain::connections::{with_fresh_token, CallError},
+    domain::connections::with_fresh_token,
     error::{AppError, Result},
     jobs::{Job, JobError, JobHandler, KindSettings, Registry},
     oauth::OAuthEndpoints,
@@ -196,13 +196,7 @@ async fn lever(
         }
     })
     .await
-    .map_err(|e| match e {
-        CallError::Reauth => {
-            AppError::FailedPrecondition("lever no longer accepts the integration's key".to_owned())
-        }
-        CallError::Provider(err) => err.into(),
-        CallError::App(err) => err,
-    })?;
+    .map_err(|e| super::call_error(Provider::Lever, e))?;
     let (Some(opportunity), stages, reasons) = read else {
         return Ok(Done::Ignored("the opportunity is gone at lever"));
     };
